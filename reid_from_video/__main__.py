@@ -1,0 +1,3 @@
+from reid_from_video.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Readers and writers: camera video, MOTChallenge files, the MARS layout and the tracklet store."""
