@@ -78,7 +78,7 @@ def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
     description="Look at a path the way the pipeline will: list its cameras (video files, image folders, "
     "MOTChallenge sequences) with fps, frame count, size and start time; summarise MOTChallenge ground "
     "truth and detections; count MARS tracklets, identities and queries; summarise a tracklet store. "
-    "With video.decode=true every frame is decoded, and corrupt frames are counted.",
+    "With decode=true every frame is decoded, and corrupt frames are counted.",
     config=InspectConfig,
     add_arguments=_inspect_arguments,
 )

@@ -70,7 +70,8 @@ def _cameras(path: Path, config: InspectConfig) -> list[dict[str, Any]]:
         }
         if config.decode:
             reader = video.iter_frames(camera, config.video.stride, config.video.start_s, config.video.end_s)
-            for _ in tqdm(reader, desc=f"decode {camera.name}", unit="frame", leave=False):
+            progress = tqdm(reader, total=reader.frames_selected, desc=f"decode {camera.name}", unit="frame")
+            for _ in progress:
                 pass
             row.update(frames_decoded=reader.frames_read, frames_corrupt=reader.frames_skipped)
         rows.append(row)
