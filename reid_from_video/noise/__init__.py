@@ -1,0 +1,1 @@
+"""Tracklet quality: MOT metrics, the TMC paper's rFM / rSW, and (later) the MARS noise simulator."""

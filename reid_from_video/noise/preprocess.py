@@ -1,0 +1,69 @@
+"""Which boxes are scored: the MOTChallenge preprocessing that TrackEval and the official devkit apply.
+
+The rule (MOT16/17/20; MOT15 has no classes, so only the flag applies):
+
+1. In every frame, tracker boxes are matched one to one to *all* ground-truth boxes (any class, any consider
+   flag) by Hungarian assignment maximising IoU, pairs below the IoU threshold (0.5) excluded.
+2. A tracker box matched to a distractor (classes 2 person on vehicle, 7 static person, 8 distractor,
+   12 reflection) is removed: it counts neither as a true nor as a false positive.
+3. Only pedestrians (class 1) with the consider flag set are scored as ground truth; every other gt box is
+   dropped (tracker boxes on them stay, and are false positives unless they match a scored pedestrian).
+
+With preprocessing off, the ground truth is every row whose consider flag is set (any class) and no tracker
+box is removed: what motmetrics' ``eval_motchallenge`` app does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from reid_from_video.io.mot import DISTRACTOR_CLASSES, pedestrians
+from reid_from_video.noise.boxes import frame_slices, iou_xywh
+
+# TrackEval compares IoU with the threshold up to float rounding: 0.5 - eps still matches.
+EPS = np.finfo(float).eps
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The ground truth and tracker boxes that the metrics see, and how many tracker boxes were removed."""
+
+    gt: pd.DataFrame
+    result: pd.DataFrame
+    removed: int
+
+
+def match_pairs(iou: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of the Hungarian assignment maximising IoU, keeping pairs with IoU >= threshold."""
+    if iou.size == 0:
+        return np.empty(0, int), np.empty(0, int)
+    scores = np.where(iou >= threshold - EPS, iou, 0.0)
+    rows, cols = linear_sum_assignment(-scores)
+    keep = scores[rows, cols] > EPS
+    return rows[keep], cols[keep]
+
+
+def scored_boxes(gt: pd.DataFrame, result: pd.DataFrame, preprocess: bool = True, iou: float = 0.5) -> Scored:
+    """Apply the rule of the module docstring to one sequence."""
+    if not preprocess:
+        return Scored(gt[gt["conf"] >= 1].reset_index(drop=True), result.reset_index(drop=True), 0)
+    gt = gt.sort_values("frame", kind="stable").reset_index(drop=True)
+    result = result.sort_values("frame", kind="stable").reset_index(drop=True)
+    gt_boxes = gt[["x", "y", "w", "h"]].to_numpy()
+    res_boxes = result[["x", "y", "w", "h"]].to_numpy()
+    distractor = np.isin(gt["cls"].to_numpy(), DISTRACTOR_CLASSES)
+    gt_frames = frame_slices(gt)
+    remove = np.zeros(len(result), bool)
+    for frame, rows in frame_slices(result).items():
+        g = gt_frames.get(frame)
+        if g is None or not distractor[g].any():
+            continue  # nothing to remove in a frame without distractors
+        matched_gt, matched_res = match_pairs(iou_xywh(gt_boxes[g], res_boxes[rows]), iou)
+        hit = matched_res[distractor[g][matched_gt]]
+        remove[rows.start + hit] = True
+    kept = result[~remove].reset_index(drop=True)
+    return Scored(pedestrians(gt).reset_index(drop=True), kept, int(remove.sum()))
