@@ -157,11 +157,37 @@ def motmetrics_events(gt: pd.DataFrame, result: pd.DataFrame, iou: float = 0.5) 
     return events.table()
 
 
+def num_fragmentations(df, obj_frequencies) -> int:
+    """motmetrics' ``num_fragmentations``, vectorised: same definition, same value.
+
+    For each object, between its first and its last non-MISS event, count the changes from tracked to MISS.
+    motmetrics loops over objects with a pandas filter each, which takes most of the metric time on MOT17.
+    """
+    noraw = df.noraw
+    oid = noraw["OId"].to_numpy()
+    miss = (noraw["Type"] == "MISS").to_numpy()
+    has_object = ~np.isnan(oid)  # FP events have no object
+    oid, miss = oid[has_object], miss[has_object]
+    order = np.argsort(oid, kind="stable")  # each object's events stay in time order
+    oid, miss = oid[order], miss[order]
+    if not len(oid):
+        return 0
+    same_object = np.r_[False, oid[1:] == oid[:-1]]
+    starts = miss & ~np.r_[False, miss[:-1]] & same_object  # a MISS right after a tracked event
+    group_starts = np.flatnonzero(~same_object)
+    position = np.arange(len(oid))
+    last_tracked = np.maximum.reduceat(np.where(miss, -1, position), group_starts)
+    last_tracked = np.repeat(last_tracked, np.diff(np.r_[group_starts, len(oid)]))
+    return int(np.count_nonzero(starts & (position < last_tracked)))
+
+
 def clear_metrics(events: dict[str, pd.DataFrame], overall: bool = True) -> pd.DataFrame:
     """motmetrics' metrics (:data:`METRICS`) per sequence, plus an ``OVERALL`` row over all of them."""
     import motmetrics as mm
 
     host = mm.metrics.create()
+    # Same name, so motmetrics' merge for OVERALL (num_fragmentations_m, a sum) still applies.
+    host.register(num_fragmentations, deps=["obj_frequencies"], name="num_fragmentations")
     return host.compute_many(
         list(events.values()),
         metrics=METRICS,
