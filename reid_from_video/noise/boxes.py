@@ -5,8 +5,6 @@ Boxes are MOTChallenge ``(x, y, w, h)``: top-left corner, width, height, in pixe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
 
@@ -43,16 +41,3 @@ def frame_slices(table: pd.DataFrame) -> dict[int, slice]:
     values, starts = np.unique(frames, return_index=True)
     ends = np.append(starts[1:], len(frames))
     return {int(f): slice(int(s), int(e)) for f, s, e in zip(values, starts, ends, strict=True)}
-
-
-def by_frame(gt: pd.DataFrame, result: pd.DataFrame) -> Iterator[tuple[int, pd.DataFrame, pd.DataFrame]]:
-    """(frame, gt rows, result rows) for every frame that has either, in frame order.
-
-    Both tables are sorted by frame (stable, so rows keep their file order within a frame).
-    """
-    gt = gt.sort_values("frame", kind="stable").reset_index(drop=True)
-    result = result.sort_values("frame", kind="stable").reset_index(drop=True)
-    gt_rows, res_rows = frame_slices(gt), frame_slices(result)
-    empty = slice(0, 0)
-    for frame in sorted(gt_rows.keys() | res_rows.keys()):
-        yield frame, gt.iloc[gt_rows.get(frame, empty)], result.iloc[res_rows.get(frame, empty)]
