@@ -7,7 +7,6 @@ overrides (nested keys with dots), and ``--print-config`` to show the resolved c
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -19,7 +18,7 @@ from reid_from_video import __version__
 from reid_from_video.config import describe_config, dump_config, load_config, save_config
 from reid_from_video.errors import RfvError
 from reid_from_video.inspection import InspectConfig, format_report, inspect_path
-from reid_from_video.io.atomic import atomic_write
+from reid_from_video.io.atomic import write_json
 from reid_from_video.noise.mot_eval import MotEvalConfig, format_table, run_mot_eval, write_outputs
 
 log = logging.getLogger("reid_from_video")
@@ -52,12 +51,6 @@ def command(
         return run
 
     return register
-
-
-def write_json(path: Path, data: Any) -> None:
-    with atomic_write(path) as handle:
-        json.dump(data, handle, indent=2)
-        handle.write("\n")
 
 
 # ---------------------------------------------------------------------------------------------- inspect

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from reid_from_video.errors import InputError
-from reid_from_video.io.atomic import atomic_write
+from reid_from_video.io.atomic import atomic_write, write_json
 from reid_from_video.io.store import INDEX_COLUMNS, CropConfig, TrackletStore, crop_box
 
 
@@ -147,3 +147,12 @@ def test_atomic_write_leaves_nothing_on_error(tmp_path: Path):
         raise ValueError
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_write_json_is_strict_with_non_finite_as_null(tmp_path: Path):
+    import json
+
+    target = tmp_path / "out.json"
+    write_json(target, {"a": float("nan"), "b": [1.5, float("inf")], "c": {"d": (2, -float("inf"))}})
+    assert json.loads(target.read_text()) == {"a": None, "b": [1.5, None], "c": {"d": [2, None]}}
+    assert target.read_text().endswith("}\n")

@@ -6,10 +6,12 @@ A reader never sees a half-written file: either the old content (or nothing) or 
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 def _temporary_name(path: Path) -> Path:
@@ -45,3 +47,21 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, inf) replaced by None, recursively: strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(item) for item in value]
+    return value
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Write ``data`` as indented strict JSON (non-finite floats as null), atomically."""
+    with atomic_write(path) as handle:
+        json.dump(json_ready(data), handle, indent=2, allow_nan=False)
+        handle.write("\n")

@@ -21,7 +21,6 @@ outside the sequence (both dropped). A malformed line, or one id twice in a fram
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -33,8 +32,8 @@ from tqdm import tqdm
 
 from reid_from_video.config import option
 from reid_from_video.errors import InputError
-from reid_from_video.io.atomic import atomic_write
-from reid_from_video.io.mot import SeqInfo, find_sequences, read_mot, read_seqinfo
+from reid_from_video.io.atomic import atomic_write, write_json
+from reid_from_video.io.mot import find_sequences, read_mot, read_seqinfo
 from reid_from_video.noise import hota as hota_metric
 from reid_from_video.noise import rfm_rsw
 from reid_from_video.noise.clear import clear_metrics, motmetrics_events
@@ -72,7 +71,6 @@ class Sequence:
     result_file: Path
     gt: pd.DataFrame
     result: pd.DataFrame
-    info: SeqInfo | None
     warnings: dict[str, int] = field(default_factory=dict)
 
 
@@ -172,7 +170,7 @@ def load_sequence(name: str, gt_file: Path, seqinfo: Path | None, result_file: P
             result_file, outside.sum(), info.seq_length,
         )  # fmt: skip
     result = result[~(bad_size | outside)].reset_index(drop=True)
-    return Sequence(name, gt_file, result_file, gt, result, info, warnings)
+    return Sequence(name, gt_file, result_file, gt, result, warnings)
 
 
 # -------------------------------------------------------------------------------------------- evaluation
@@ -180,7 +178,7 @@ def load_sequence(name: str, gt_file: Path, seqinfo: Path | None, result_file: P
 
 def _clear_row(row: pd.Series) -> dict[str, float]:
     values = {key: float(value) for key, value in row.items()}
-    values["motp"] = 1.0 - values["motp"] if not math.isnan(values["motp"]) else math.nan
+    values["motp"] = 1.0 - values["motp"]  # motmetrics' mean distance -> mean IoU (NaN stays NaN)
     return values
 
 
@@ -302,9 +300,7 @@ def write_outputs(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "summary.json", out / "summary.csv"]
-    with atomic_write(written[0]) as handle:
-        json.dump(_json_safe(report), handle, indent=2, allow_nan=False)
-        handle.write("\n")
+    write_json(written[0], report)
     with atomic_write(written[1]) as handle:
         summary_frame(report).to_csv(handle)
     if rates[COMBINED].q_histogram:
@@ -315,17 +311,6 @@ def write_outputs(
         written.append(out / "histograms.png")
         plot_histograms(rates, written[-1])
     return written
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN -> None, recursively, so the JSON is strict."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def plot_histograms(rates: dict[str, rfm_rsw.NoiseRates], path: Path) -> None:

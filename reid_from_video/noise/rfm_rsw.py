@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from reid_from_video.errors import InputError
-from reid_from_video.io.atomic import atomic_write
+from reid_from_video.io.atomic import json_ready, write_json
 from reid_from_video.io.mot import pedestrians
 from reid_from_video.noise.boxes import frame_slices, iou_xywh
 from reid_from_video.noise.preprocess import match_pairs
@@ -115,21 +115,19 @@ class NoiseRates:
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict that ``json.dumps`` writes as strict JSON: NaN -> None, histogram keys as strings."""
-        return {
-            "rfm": _finite_or_none(self.rfm),
-            "rsw": _finite_or_none(self.rsw),
-            "tracklets": self.tracklets,
-            "tracklets_matched": self.tracklets_matched,
-            "gt_ids": self.gt_ids,
-            "gt_ids_matched": self.gt_ids_matched,
-            "unmatched_gt_share": _finite_or_none(self.unmatched_gt_share),
-            "q_histogram": {str(k): v for k, v in self.q_histogram.items()},
-            "fm_histogram": {str(k): v for k, v in self.fm_histogram.items()},
-        }
-
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
+        return json_ready(
+            {
+                "rfm": self.rfm,
+                "rsw": self.rsw,
+                "tracklets": self.tracklets,
+                "tracklets_matched": self.tracklets_matched,
+                "gt_ids": self.gt_ids,
+                "gt_ids_matched": self.gt_ids_matched,
+                "unmatched_gt_share": self.unmatched_gt_share,
+                "q_histogram": {str(k): v for k, v in self.q_histogram.items()},
+                "fm_histogram": {str(k): v for k, v in self.fm_histogram.items()},
+            }
+        )
 
 
 def noise_rates(pairs: pd.DataFrame, n_tracklets: int, n_gt_ids: int, min_frames: int = 1) -> NoiseRates:
@@ -226,13 +224,11 @@ def save_q_histogram(path: str | Path, rates: NoiseRates, source: str = "") -> N
         raise ValueError("the |Q_i| histogram is empty (no tracklet matched any gt id)")
     document = {
         "q_histogram": {str(k): v for k, v in sorted(rates.q_histogram.items())},
-        "rsw": _finite_or_none(rates.rsw),
-        "rfm": _finite_or_none(rates.rfm),
+        "rsw": rates.rsw,
+        "rfm": rates.rfm,
         "source": source,
     }
-    with atomic_write(path, "w") as handle:
-        json.dump(document, handle, indent=2)
-        handle.write("\n")
+    write_json(path, document)
 
 
 def load_q_histogram(path: str | Path) -> dict[int, int]:
