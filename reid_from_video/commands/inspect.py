@@ -1,0 +1,42 @@
+"""``rfv inspect``: report what a folder holds."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from reid_from_video.commands.registry import command
+from reid_from_video.config import save_config
+from reid_from_video.inspection import InspectConfig, format_report, inspect_path
+from reid_from_video.io.atomic import write_json
+
+
+def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "path",
+        type=Path,
+        help="a camera folder or video, a MOTChallenge tree, a MARS "
+        "folder (or its info/), or a tracklet store",
+    )
+    parser.add_argument("--out", type=Path, help="folder for inspect.json and the resolved config.yaml")
+
+
+@command(
+    "inspect",
+    help="report what a folder holds: cameras, MOT ground truth, MARS, a tracklet store",
+    description="Look at a path the way the pipeline will: list its cameras (video files, image folders, "
+    "MOTChallenge sequences) with fps, frame count, size and start time; summarise MOTChallenge ground "
+    "truth and detections; count MARS tracklets, identities and queries; summarise a tracklet store. "
+    "With decode=true every frame is decoded, and corrupt frames are counted.",
+    config=InspectConfig,
+    add_arguments=_inspect_arguments,
+)
+def _run_inspect(args: argparse.Namespace, config: Any) -> None:
+    report = inspect_path(args.path, config)
+    print(format_report(report))
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_json(args.out / "inspect.json", report)
+        save_config(config, args.out)
+        print(f"\nwrote {args.out / 'inspect.json'} and {args.out / 'config.yaml'}")

@@ -1,0 +1,44 @@
+"""The registry of ``rfv`` subcommands: each stage module registers one with :func:`command`.
+
+A command module parses nothing itself: argparse arguments come from ``add_arguments``, the config from
+``config`` (a dataclass, see :mod:`reid_from_video.config`), and ``run(args, config)`` calls the stage.
+Heavy imports (torch, ultralytics) belong inside ``run`` so that ``rfv --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    description: str
+    config: type
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Any], None]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(
+    name: str,
+    help: str,
+    description: str,
+    config: type,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+) -> Callable:
+    """Register ``run(args, config)`` as the subcommand ``name``."""
+
+    def register(run: Callable[[argparse.Namespace, Any], None]) -> Callable:
+        if name in COMMANDS:
+            raise ValueError(f"command {name!r} registered twice")
+        COMMANDS[name] = Command(name, help, description, config, add_arguments, run)
+        return run
+
+    return register
