@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     cmd = COMMANDS[args.command]
     try:
-        config = load_config(cmd.config, args.config, args.overrides)
+        config = load_config(cmd.config, args.config, args.overrides, stage=cmd.name)
         if args.print_config:
             print(dump_config(config), end="")
             return 0

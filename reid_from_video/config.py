@@ -92,12 +92,14 @@ def save_config(config: Any, directory: str | Path, filename: str = CONFIG_FILEN
     return path
 
 
-def resolve_preset(name: str | Path) -> Path:
-    """A config file: an existing path as given, else a preset name under configs/ (``.yaml`` optional)."""
+def resolve_preset(name: str | Path, stage: str | None = None) -> Path:
+    """A config file: an existing path as given, else a preset name under configs/ or, for a ``stage``,
+    under configs/<stage>/ (``.yaml`` optional): ``-c mars_1.7_1.2`` for ``rfv simulate``."""
     path = Path(name)
     if path.is_file():
         return path
-    for candidate in (PRESETS_DIR / path, PRESETS_DIR / f"{path}.yaml"):
+    folders = [PRESETS_DIR / stage, PRESETS_DIR] if stage else [PRESETS_DIR]
+    for candidate in [f / p for f in folders for p in (path, Path(f"{path}.yaml"))]:
         if candidate.is_file():
             return candidate
     raise ConfigError(f"{name}: config file not found (neither a file nor a preset under {PRESETS_DIR})")
@@ -134,11 +136,13 @@ def load_config(
     cls: type[C],
     path: str | Path | None = None,
     overrides: typing.Sequence[str] = (),
+    stage: str | None = None,
 ) -> C:
-    """Resolve a config of type ``cls``: defaults, then the YAML file at ``path``, then ``overrides``."""
+    """Resolve a config of type ``cls``: defaults, then the YAML file at ``path`` (a preset of ``stage``
+    when not a file, see :func:`resolve_preset`), then ``overrides``."""
     merged = config_to_dict(cls())
     if path is not None:
-        file = resolve_preset(path)
+        file = resolve_preset(path, stage)
         _merge(cls, merged, read_yaml_mapping(file), source=str(file), prefix="")
     for text in overrides:
         keys, value = parse_override(text)

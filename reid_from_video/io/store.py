@@ -260,6 +260,8 @@ def read_index_table(path: Path) -> pd.DataFrame:
     missing = [c for c in INDEX_COLUMNS if c not in table.columns]
     if missing:
         raise InputError(path, f"index table lacks columns {missing}; expected {list(INDEX_COLUMNS)}")
+    # An unknown path (e.g. simulated MARS tracklets from the .mat files alone) is written as an empty field.
+    table["path"] = table["path"].fillna("")
     return _typed_index(table[list(INDEX_COLUMNS)], path)
 
 
