@@ -1,0 +1,54 @@
+"""``rfv evaluate``: CMC and mAP of a re-ID model under the MARS protocol or on labelled tracklets."""
+
+from __future__ import annotations
+
+import argparse
+from functools import partial
+from pathlib import Path
+
+from reid_from_video.commands.registry import command
+from reid_from_video.config import save_config
+from reid_from_video.evaluate.evaluation import EvaluateConfig, format_report, run_evaluate, write_outputs
+
+
+def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "data",
+        type=Path,
+        help="a MARS root (its test split, official protocol; or a MARS-layout export of `rfv synth`) or a "
+        "tracklet store whose index has gt_id",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", type=Path, help="a re-ID model: ONNX (.onnx) or TorchScript (.pt, .ts)")
+    source.add_argument(
+        "--features", type=Path, help="a .npy of features: one row per tracklet, or per frame (averaged here)"
+    )
+    parser.add_argument("--out", type=Path, help="folder for evaluate.json, cmc.png and config.yaml")
+
+
+@command(
+    "evaluate",
+    help="CMC (rank 1/5/10/20) and mAP of a re-ID model: MARS protocol, or any labelled tracklets",
+    description="Embed the frames of every test tracklet with the model (or read features), average them "
+    "per tracklet, rank the gallery for every query by cosine or euclidean distance (optionally k-reciprocal "
+    "re-ranking) and score CMC and mAP as the official MARS code does: same identity in the same camera and "
+    "junk images (person 0) are junk, distractors (person -1) wrong matches. On a tracklet store, one query "
+    "per (identity, camera) of every identity seen in two or more cameras, the gallery all tracklets.",
+    config=EvaluateConfig,
+    add_arguments=_evaluate_arguments,
+)
+def _run_evaluate(args: argparse.Namespace, config: EvaluateConfig) -> None:
+    embed = None
+    if args.model is not None:
+        from reid_from_video.export.runtime import ReidModel
+
+        model = ReidModel.load(args.model, config.device)
+        embed = partial(model.embed, batch_size=config.batch_size)
+    summary, _ = run_evaluate(args.data, config, embed=embed, features_path=args.features)
+    if args.model is not None:
+        summary["model"] = str(args.model)
+    print(format_report(summary))
+    if args.out:
+        written = write_outputs(summary, args.out, plots=config.plots)
+        written.append(save_config(config, args.out))
+        print("\nwrote " + ", ".join(str(p) for p in written))

@@ -1,0 +1,42 @@
+"""Query x gallery distances, in blocks of queries so that a MARS-size evaluation never holds N x N."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+METRICS = ("cosine", "euclidean")
+
+
+def l2_normalise(features: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(features, axis=1, keepdims=True)
+    return features / np.maximum(norms, 1e-12)
+
+
+def pairwise_distances(query: np.ndarray, gallery: np.ndarray, metric: str) -> np.ndarray:
+    """``cosine``: 1 - cos; ``euclidean``: the plain L2 distance (as ``pdist2`` in the MARS code)."""
+    if metric == "cosine":
+        return 1.0 - l2_normalise(query) @ l2_normalise(gallery).T
+    if metric == "euclidean":
+        squared = (query**2).sum(1)[:, None] + (gallery**2).sum(1)[None, :] - 2 * query @ gallery.T
+        return np.sqrt(np.maximum(squared, 0.0))
+    raise ValueError(f"metric must be one of {METRICS}, not {metric!r}")
+
+
+def distance_blocks(
+    query: np.ndarray, gallery: np.ndarray, metric: str, block: int = 1024
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """``(query rows, distances of those rows to the whole gallery)``, ``block`` queries at a time.
+
+    Features are float64 here: float32 products can swap near-tied gallery items between runs and devices.
+    """
+    if query.ndim != 2 or gallery.ndim != 2 or query.shape[1] != gallery.shape[1]:
+        raise ValueError(f"feature shapes do not match: query {query.shape}, gallery {gallery.shape}")
+    if block < 1:
+        raise ValueError(f"block must be >= 1, not {block}")
+    query, gallery = query.astype(np.float64), gallery.astype(np.float64)
+    for start in range(0, len(query), block):
+        rows = slice(start, min(start + block, len(query)))
+        yield rows, pairwise_distances(query[rows], gallery, metric)

@@ -1,0 +1,234 @@
+"""``rfv evaluate``: CMC and mAP of a re-ID model (or of given features) under a query/gallery protocol.
+
+Data: a MARS root (the official protocol, :func:`~reid_from_video.evaluate.protocol.mars_protocol`, on the
+test tracklets) or a tracklet store whose index has ground-truth ids (MARS's rules on its tracklets,
+:func:`~reid_from_video.evaluate.protocol.tracklet_protocol`). Features: from a model file, embedding the
+chosen frames of every tracklet and averaging them, or from a ``.npy`` file with one row per tracklet (or
+per frame, pooled here). Distances go query block by query block, so memory stays at blocks x gallery.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reid_from_video.config import option, section
+from reid_from_video.errors import ConfigError, InputError
+from reid_from_video.evaluate.distance import METRICS, distance_blocks
+from reid_from_video.evaluate.features import EmbedFn, pool_frames, tracklet_features
+from reid_from_video.evaluate.protocol import Protocol, mars_protocol, tracklet_protocol
+from reid_from_video.evaluate.ranking import AP_MODES, RankingResult, rank_chunk, ranking_result
+from reid_from_video.io.atomic import atomic_write, write_json
+from reid_from_video.io.mars import load_mars
+from reid_from_video.io.store import TrackletStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RerankConfig:
+    enabled: bool = option(False, "k-reciprocal re-ranking (Zhong et al. 2017) of the distances")
+    k1: int = option(20, "size of the k-reciprocal neighbourhoods")
+    k2: int = option(6, "neighbours averaged in the local query expansion")
+    lam: float = option(0.3, "weight of the original distance against the Jaccard distance")
+
+
+@dataclass
+class EvaluateConfig:
+    metric: str = option("cosine", f"distance between tracklet features: one of {', '.join(METRICS)}")
+    frames_per_tracklet: int = option(0, "frames embedded per tracklet, spread evenly; 0: all of them")
+    batch_size: int = option(128, "images per model call")
+    device: str = option("auto", "where the model runs: auto, cpu, cuda, cuda:1, ...")
+    ap: str = option(
+        "trapezoid", "average precision: trapezoid (official MARS/Market code) or step (torchreid)"
+    )
+    ranks: list[int] = option([1, 5, 10, 20], "CMC ranks reported")
+    block: int = option(1024, "queries per distance block (memory: block x gallery)")
+    query_seed: int = option(0, "seed choosing the query tracklets of a store (one per identity and camera)")
+    rerank: RerankConfig = section(RerankConfig, "k-reciprocal re-ranking")
+    plots: bool = option(True, "write cmc.png")
+
+
+@dataclass(frozen=True)
+class TrackletSet:
+    """What is evaluated: every tracklet's frame paths (empty when unknown), and the protocol on them."""
+
+    paths: list[list[str]]
+    protocol: Protocol
+    source: str
+
+
+# ---------------------------------------------------------------------------------------------- data
+
+
+def load_tracklets(path: str | Path, query_seed: int = 0) -> TrackletSet:
+    """A MARS root / info folder (its test tracklets) or a tracklet store with ground truth."""
+    path = Path(path)
+    if (path / "index.csv").is_file():
+        return _store_tracklets(path, query_seed)
+    dataset = load_mars(path)
+    test = dataset.test
+    paths = [list(p) for p in test["paths"]] if "paths" in test else [[] for _ in range(len(test))]
+    return TrackletSet(paths, mars_protocol(dataset), f"MARS test ({dataset.root})")
+
+
+def _store_tracklets(root: Path, query_seed: int) -> TrackletSet:
+    store = TrackletStore(root)
+    index = store.read_index()
+    known = index.dropna(subset=["gt_id"])
+    if known.empty:
+        raise InputError(
+            store.index_path, "no crop has a ground-truth id (gt_id): nothing to evaluate against"
+        )
+    # A tracklet's identity: the gt id of most of its crops (ties: the smaller id).
+    counts = known.groupby(["camera", "track", "gt_id"]).size().rename("n").reset_index()
+    counts = counts.sort_values(["camera", "track", "n", "gt_id"], ascending=[True, True, False, True])
+    identity = counts.drop_duplicates(["camera", "track"]).set_index(["camera", "track"])["gt_id"]
+    frames = known.sort_values(["camera", "track", "frame"])
+    grouped = frames.groupby(["camera", "track"], sort=True)["path"]
+    keys = list(grouped.groups)
+    paths = [[str(store.resolve(p)) for p in grouped.get_group(k)] for k in keys]
+    ids = identity.loc[keys].to_numpy(np.int64)
+    cameras = np.array([camera for camera, _ in keys])
+    return TrackletSet(paths, tracklet_protocol(ids, cameras, query_seed), f"tracklet store ({root})")
+
+
+def load_features(path: str | Path, tracklets: TrackletSet) -> np.ndarray:
+    """Tracklet features from a ``.npy`` file: one row per tracklet, or one per frame (then averaged).
+
+    Rows follow the tracklets in the order :func:`load_tracklets` gives: the MARS test rows, or a store's
+    tracklets sorted by (camera, track) with frames in frame order.
+    """
+    path = Path(path)
+    try:
+        features = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise InputError(path, f"cannot read as a .npy array: {error}") from None
+    if features.ndim != 2 or not np.issubdtype(features.dtype, np.floating):
+        raise InputError(path, f"expected a 2-d float array, found {features.dtype} {features.shape}")
+    n_tracklets = len(tracklets.protocol.ids)
+    lengths = [len(p) for p in tracklets.paths]
+    if len(features) == n_tracklets:
+        return features
+    if all(lengths) and len(features) == sum(lengths):
+        return pool_frames(features, lengths)
+    raise InputError(
+        path, f"{len(features)} rows, expected one per tracklet ({n_tracklets}) or per frame ({sum(lengths)})"
+    )
+
+
+# ---------------------------------------------------------------------------------------------- scoring
+
+
+def evaluate_features(features: np.ndarray, protocol: Protocol, config: EvaluateConfig) -> RankingResult:
+    """CMC and mAP of tracklet features under ``protocol``."""
+    _check_config(config)
+    if len(features) != len(protocol.ids):
+        raise ValueError(f"{len(features)} feature rows for {len(protocol.ids)} tracklets")
+    query, gallery = features[protocol.query], features[protocol.gallery]
+    if config.rerank.enabled:
+        from reid_from_video.kreciprocal import rerank_blocks  # scipy.sparse work only when asked for
+
+        rr = config.rerank
+        blocks = rerank_blocks(query, gallery, rr.k1, rr.k2, rr.lam, min(config.block, 256))
+    else:
+        blocks = distance_blocks(query, gallery, config.metric, config.block)
+    ap, first = np.empty(len(query)), np.empty(len(query), np.int64)
+    q_ids, q_cams = protocol.ids[protocol.query], protocol.cameras[protocol.query]
+    g_ids, g_cams = protocol.ids[protocol.gallery], protocol.cameras[protocol.gallery]
+    for rows, distances in blocks:
+        ap[rows], first[rows] = rank_chunk(
+            distances, q_ids[rows], q_cams[rows], g_ids, g_cams, protocol.junk_ids, config.ap
+        )
+    return ranking_result(ap, first, max(config.ranks))
+
+
+def run_evaluate(
+    data: str | Path,
+    config: EvaluateConfig,
+    embed: EmbedFn | None = None,
+    features_path: str | Path | None = None,
+) -> tuple[dict[str, Any], RankingResult]:
+    """Evaluate ``embed`` (a model's batch function) or the features in ``features_path`` on ``data``."""
+    _check_config(config)
+    tracklets = load_tracklets(data, config.query_seed)
+    if (embed is None) == (features_path is None):
+        raise ConfigError("give a model or a features file (one of them)")
+    if features_path is not None:
+        features = load_features(features_path, tracklets)
+    else:
+        if not all(tracklets.paths):
+            raise InputError(Path(data), "no image paths for the tracklets (structure only): give --features")
+        assert embed is not None
+        features = tracklet_features(tracklets.paths, embed, config.frames_per_tracklet, config.batch_size)
+    result = evaluate_features(features, tracklets.protocol, config)
+    return report(result, tracklets, config), result
+
+
+def report(result: RankingResult, tracklets: TrackletSet, config: EvaluateConfig) -> dict[str, Any]:
+    return {
+        "source": tracklets.source,
+        **tracklets.protocol.summary(),
+        "valid_queries": result.valid_queries,
+        "mAP": result.mean_ap,
+        **{f"rank{k}": result.rank(k) for k in config.ranks},
+        "metric": "rerank" if config.rerank.enabled else config.metric,
+        "ap": config.ap,
+        "cmc": result.cmc.tolist(),
+    }
+
+
+def format_report(summary: dict[str, Any]) -> str:
+    ranks = [k for k in summary if k.startswith("rank")]
+    lines = [
+        f"{summary['source']}: {summary['queries']} queries ({summary['valid_queries']} valid), "
+        f"{summary['gallery']} gallery tracklets, {summary['metric']} distance",
+        f"mAP {100 * summary['mAP']:.2f}  " + "  ".join(f"{k} {100 * summary[k]:.2f}" for k in ranks),
+    ]
+    return "\n".join(lines)
+
+
+def write_outputs(summary: dict[str, Any], out: str | Path, plots: bool = True) -> list[Path]:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "evaluate.json"]
+    write_json(written[0], summary)
+    if plots:
+        written.append(plot_cmc(summary, out / "cmc.png"))
+    return written
+
+
+def plot_cmc(summary: dict[str, Any], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cmc = np.asarray(summary["cmc"], np.float64)
+    figure, axis = plt.subplots(figsize=(5, 3.5))
+    axis.plot(np.arange(1, len(cmc) + 1), 100 * cmc, marker="o", markersize=3)
+    axis.set_xlabel("rank")
+    axis.set_ylabel("matching rate (%)")
+    axis.set_title(f"CMC, mAP {100 * summary['mAP']:.1f}%")
+    axis.set_ylim(0, 100)
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    with atomic_write(path, "wb") as handle:
+        figure.savefig(handle, format="png", dpi=120)
+    plt.close(figure)
+    return path
+
+
+def _check_config(config: EvaluateConfig) -> None:
+    if config.metric not in METRICS:
+        raise ConfigError(f"metric must be one of {METRICS}, not {config.metric!r}")
+    if config.ap not in AP_MODES:
+        raise ConfigError(f"ap must be one of {AP_MODES}, not {config.ap!r}")
+    if not config.ranks or min(config.ranks) < 1:
+        raise ConfigError(f"ranks must be integers >= 1, not {config.ranks}")
+    if config.block < 1 or config.batch_size < 1:
+        raise ConfigError("block and batch_size must be >= 1")

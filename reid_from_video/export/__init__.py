@@ -1,0 +1,1 @@
+"""Deployable models: export to TorchScript / ONNX, and the runtime that loads any of them."""
