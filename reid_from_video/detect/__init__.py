@@ -1,0 +1,11 @@
+"""Person detectors behind one interface: a batch of BGR frames in, per-frame boxes (x, y, w, h) + scores out.
+
+Backends (``detector.backend``): ``yolo`` (ultralytics), ``yolox`` (YOLOX ONNX through onnxruntime),
+``precomputed`` (MOTChallenge det files), ``bgsub`` (OpenCV MOG2 background subtraction). Heavy libraries are
+imported by the backend that needs them, when it is built.
+"""
+
+from reid_from_video.detect.base import Detections, Detector, DetectorConfig
+from reid_from_video.detect.registry import DETECTORS, build_detector
+
+__all__ = ["DETECTORS", "DetectorConfig", "Detections", "Detector", "build_detector"]

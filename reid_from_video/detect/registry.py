@@ -1,0 +1,48 @@
+"""Detector builders by backend name: ``DETECTORS[name](config, camera_path, camera_name) -> Detector``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from reid_from_video.detect.base import Detector, DetectorConfig
+
+
+def _yolo(config: DetectorConfig, path: Path, name: str) -> Detector:
+    from reid_from_video.detect.yolo import UltralyticsDetector
+
+    return UltralyticsDetector(config)
+
+
+def _yolox(config: DetectorConfig, path: Path, name: str) -> Detector:
+    from reid_from_video.detect.yolox import YoloxOnnxDetector
+
+    return YoloxOnnxDetector(config)
+
+
+def _precomputed(config: DetectorConfig, path: Path, name: str) -> Detector:
+    from reid_from_video.detect.precomputed import PrecomputedDetector
+
+    return PrecomputedDetector(Path(config.source.format(path=path, name=name)), config)
+
+
+def _bgsub(config: DetectorConfig, path: Path, name: str) -> Detector:
+    from reid_from_video.detect.bgsub import BackgroundSubtractionDetector
+
+    return BackgroundSubtractionDetector(config)
+
+
+DETECTORS: dict[str, Callable[[DetectorConfig, Path, str], Detector]] = {
+    "yolo": _yolo,
+    "yolox": _yolox,
+    "precomputed": _precomputed,
+    "bgsub": _bgsub,
+}
+
+PIXEL_FREE = ("precomputed",)
+"""Backends that need no frames (a MOT17 tree without images can be tracked)."""
+
+
+def build_detector(config: DetectorConfig, camera_path: Path, camera_name: str) -> Detector:
+    """The detector of one camera (stateful backends need one per camera)."""
+    return DETECTORS[config.backend](config, camera_path, camera_name)

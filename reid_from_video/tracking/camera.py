@@ -1,0 +1,159 @@
+"""One camera through detect -> embed -> track, writing its MOTChallenge file and its tracklet-store part."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from reid_from_video.detect import build_detector
+from reid_from_video.embed import build_embedder
+from reid_from_video.io.mot import MOT_COLUMNS, write_mot
+from reid_from_video.io.store import CameraWriter, TrackletStore
+from reid_from_video.io.video import Camera, iter_frames
+from reid_from_video.tracking.config import TrackConfig
+from trackers import DeepSort
+
+STAGES = ("read", "detect", "embed", "track", "write")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A camera to track: a decodable Camera, or (frameless MOT mode) a sequence known by its seqinfo."""
+
+    name: str
+    path: Path
+    fps: float
+    frame_count: int
+    camera: Camera | None = None
+
+
+def frames_of(source: Source, config: TrackConfig, needs_pixels: bool) -> Iterator[tuple[int, float, object]]:
+    """(index, time_s, image or None): decoded frames, or only indices when no stage needs pixels."""
+    if needs_pixels:
+        assert source.camera is not None
+        video = config.video
+        yield from iter_frames(source.camera, video.stride, video.start_s, video.end_s)
+        return
+    video = config.video
+    for index in range(1, source.frame_count + 1, video.stride):
+        time_s = (index - 1) / source.fps
+        if video.start_s is not None and time_s < video.start_s:
+            continue
+        if video.end_s is not None and time_s >= video.end_s:
+            break
+        yield index, time_s, None
+
+
+def _batches(frames: Iterator, size: int) -> Iterator[list]:
+    batch: list = []
+    for frame in frames:
+        batch.append(frame)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def track_camera(source: Source, config: TrackConfig, out: Path, position: int = 0) -> dict:
+    """Track one camera; write ``out/mot/<camera>.txt`` and its store part (which marks it complete)."""
+    from tqdm import tqdm
+
+    times: dict[str, float] = defaultdict(float)
+    start = time.perf_counter()
+    detector = build_detector(config.detector, source.path, source.name)
+    embedder = build_embedder(config.embedder, source.path, source.name)
+    times["setup"] = time.perf_counter() - start
+    needs_pixels = detector.needs_pixels or (embedder is not None and embedder.needs_pixels)
+    needs_pixels = needs_pixels or config.save_crops
+    tracker = DeepSort(config.tracker, fps=source.fps)
+    store = TrackletStore(out)
+    writer = store.camera_writer(source.name, config.crops)
+    rows: list[tuple] = []
+    pending: dict[int, list[tuple]] = {}  # tentative tracks' rows, written if the track is confirmed
+    counts = {"frames": 0, "detections": 0, "crops": 0}
+    bar = tqdm(
+        total=source.frame_count // config.video.stride,
+        desc=source.name,
+        unit="frame",
+        position=position,
+        leave=True,
+        disable=not config.progress,
+    )
+    frames = frames_of(source, config, needs_pixels)
+    while True:
+        t0 = time.perf_counter()
+        batch = next(_batches(frames, config.detector.batch), None)
+        times["read"] += time.perf_counter() - t0
+        if batch is None:
+            break
+        t0 = time.perf_counter()
+        detections = detector.detect([f[2] for f in batch], [f[0] for f in batch])
+        times["detect"] += time.perf_counter() - t0
+        for (index, time_s, image), (boxes, scores) in zip(batch, detections, strict=True):
+            t0 = time.perf_counter()
+            features = None if embedder is None or not len(boxes) else embedder.embed(image, boxes, index)
+            t1 = time.perf_counter()
+            result = tracker.update(boxes, scores, features)
+            t2 = time.perf_counter()
+            for track_id, box, score, det, confirmed in zip(
+                result.ids, result.boxes, result.scores, result.det_index, result.confirmed, strict=True
+            ):
+                written = boxes[det] if det >= 0 and config.output_box == "detection" else box
+                crop_box = boxes[det] if det >= 0 else None  # crops of real detections only
+                row = (index, int(track_id), time_s, *written, float(score), crop_box, image)
+                if not confirmed:
+                    if config.backfill:
+                        pending.setdefault(int(track_id), []).append(row)
+                    continue
+                for earlier in pending.pop(int(track_id), []):
+                    counts["crops"] += _write(earlier, rows, writer, config.save_crops)
+                counts["crops"] += _write(row, rows, writer, config.save_crops)
+            if len(pending) > 4 * len(tracker.tracks) + 16:  # forget rows of tracks that died tentative
+                alive = {t.track_id for t in tracker.tracks}
+                pending = {k: v for k, v in pending.items() if k in alive}
+            times["embed"] += t1 - t0
+            times["track"] += t2 - t1
+            times["write"] += time.perf_counter() - t2
+            counts["frames"] += 1
+            counts["detections"] += len(boxes)
+        bar.update(len(batch))
+        bar.set_postfix(fps=f"{bar.n / max(time.perf_counter() - start, 1e-9):.1f}")
+    bar.close()
+    t0 = time.perf_counter()
+    table = pd.DataFrame(rows, columns=list(MOT_COLUMNS))
+    write_mot(out / "mot" / f"{source.name}.txt", table.sort_values(["frame", "id"], kind="stable"))
+    writer.close()
+    times["write"] += time.perf_counter() - t0
+    elapsed = time.perf_counter() - start
+    return {
+        "camera": source.name,
+        **counts,
+        "boxes": len(table),
+        "tracks": int(table["id"].nunique()),
+        "seconds": elapsed,
+        "frames_per_s": counts["frames"] / elapsed if elapsed else None,
+        "stage_seconds": dict(times),
+        "stage_frames_per_s": {k: counts["frames"] / v for k, v in times.items() if k in STAGES and v > 0},
+    }
+
+
+def _write(row: tuple, rows: list[tuple], writer: CameraWriter, save_crops: bool) -> int:
+    index, track_id, time_s, x, y, w, h, score, crop_box, image = row
+    rows.append((index, track_id, x, y, w, h, score, -1, -1.0))
+    if save_crops and crop_box is not None and image is not None:
+        return int(writer.add(track_id, index, time_s, tuple(map(float, crop_box)), score, image))
+    return 0
+
+
+def as_source(camera: Camera) -> Source:
+    return Source(camera.name, camera.path, camera.fps, camera.frame_count, camera)
+
+
+def frameless_source(name: str, path: Path, fps: float, frame_count: int) -> Source:
+    return Source(name, path, fps, frame_count, None)

@@ -1,0 +1,48 @@
+"""The config of ``rfv track``: detector, embedder, tracker (trackers.DeepSortConfig), video, crops."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from reid_from_video.config import option, section
+from reid_from_video.detect.base import DetectorConfig
+from reid_from_video.embed.base import EmbedderConfig
+from reid_from_video.io.store import CropConfig
+from reid_from_video.io.video import VideoConfig
+from trackers import DeepSortConfig
+
+_SHARD = re.compile(r"([0-9]+)/([0-9]+)")
+
+
+@dataclass
+class TrackConfig:
+    detector: DetectorConfig = section(DetectorConfig, "person detector and box filters")
+    embedder: EmbedderConfig = section(EmbedderConfig, "appearance features for the tracker")
+    tracker: DeepSortConfig = section(DeepSortConfig, "DeepSORT settings (configs/trackers/deepsort.yaml)")
+    video: VideoConfig = section(VideoConfig, "which frames of each camera are read")
+    crops: CropConfig = section(CropConfig, "person crops saved to the tracklet store")
+    save_crops: bool = option(True, "save crops and their index; false writes only the MOTChallenge files")
+    output_box: Literal["kalman", "detection"] = option(
+        "kalman", "box written for a matched track: the Kalman estimate (as DeepSORT) or the detection"
+    )
+    backfill: bool = option(
+        True, "once a track is confirmed, also write its first n_init - 1 (tentative) frames"
+    )
+    cameras: list[str] = option([], "only these cameras (names); empty: all")
+    workers: int = option(1, "cameras tracked in parallel processes")
+    shard: str = option("1/1", "i/n: this machine takes every n-th camera starting at the i-th (1-based)")
+    progress: bool = option(True, "a progress bar per camera")
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        self.shard_index()
+
+    def shard_index(self) -> tuple[int, int]:
+        """(i, n) of ``shard``, 0-based i."""
+        match = _SHARD.fullmatch(self.shard.strip())
+        if not match or not 1 <= int(match[1]) <= int(match[2]):
+            raise ValueError(f"shard must be i/n with 1 <= i <= n, got {self.shard!r}")
+        return int(match[1]) - 1, int(match[2])

@@ -1,0 +1,96 @@
+"""Detectors: the shared filters, precomputed files, YOLOX decoding, background subtraction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import need
+
+from reid_from_video.detect import DETECTORS, Detections, DetectorConfig, build_detector
+from reid_from_video.detect.base import filter_detections
+from reid_from_video.detect.yolox import grid_decode, letterbox
+from reid_from_video.errors import InputError
+from reid_from_video.io.mot import read_mot
+from reid_from_video.noise.boxes import iou_xywh
+
+
+def test_registry_lists_every_backend():
+    assert sorted(DETECTORS) == ["bgsub", "precomputed", "yolo", "yolox"]
+
+
+def test_filters_score_size_aspect_and_nms():
+    boxes = np.array(
+        [
+            [0, 0, 40, 100],  # kept
+            [2, 0, 40, 100],  # overlaps the first, lower score: suppressed
+            [200, 0, 40, 100],  # score too low
+            [300, 0, 10, 20],  # too small
+            [400, 0, 100, 50],  # too wide for a person
+        ],
+        float,
+    )
+    scores = np.array([0.9, 0.8, 0.1, 0.9, 0.9])
+    config = DetectorConfig(score_min=0.3, min_height=30, aspect=(0.1, 1.0), nms_iou=0.5)
+    kept = filter_detections(Detections(boxes, scores), config)
+    np.testing.assert_array_equal(kept.boxes, boxes[:1])
+    np.testing.assert_array_equal(kept.scores, [0.9])
+
+
+def test_precomputed_detections_by_frame(tmp_path: Path):
+    det = tmp_path / "det.txt"
+    det.write_text("2,-1,10,10,40,100,0.9\n1,-1,5,5,40,100,0.2\n2,-1,300,10,40,100,0.95\n")
+    config = DetectorConfig(backend="precomputed", source=str(det), score_min=0.5)
+    detector = build_detector(config, tmp_path, "cam")
+    assert not detector.needs_pixels
+    first, second, missing = detector.detect([None, None, None], [1, 2, 9])
+    assert len(first.boxes) == 0 and len(missing.boxes) == 0
+    np.testing.assert_array_equal(second.scores, [0.9, 0.95])
+    with pytest.raises(InputError, match="detection file not found"):
+        build_detector(DetectorConfig(backend="precomputed"), tmp_path / "nowhere", "x")
+
+
+def test_letterbox_and_grid_decoding():
+    image = np.zeros((100, 200, 3), np.uint8)
+    boxed, ratio = letterbox(image, (64, 64))
+    assert ratio == pytest.approx(0.32) and boxed.shape == (64, 64, 3)
+    assert boxed[40, 10, 0] == 114 and boxed[10, 10, 0] == 0  # padding below the resized image
+    raw = np.zeros((8 * 8 + 4 * 4 + 2 * 2, 6), np.float32)
+    raw[9] = [0.5, 0.5, 0, 0, 1, 1]  # stride 8, grid cell (x=1, y=1): centre (12, 12), size 8
+    decoded = grid_decode(raw, (64, 64))
+    np.testing.assert_allclose(decoded[9, :4], [12, 12, 8, 8])
+    np.testing.assert_allclose(decoded[64, :4], [0, 0, 16, 16])  # first cell of stride 16, no offset
+
+
+def test_background_subtraction_finds_a_moving_person_shape():
+    config = DetectorConfig(backend="bgsub", score_min=0.3, nms_iou=None, bg_min_area=100)
+    detector = build_detector(config, Path("."), "cam")
+    found = []
+    for k in range(40):
+        frame = np.full((240, 320, 3), 90, np.uint8)
+        x = 20 + 5 * k
+        cv2.rectangle(frame, (x, 80), (x + 30, 170), (20, 200, 240), -1)
+        found.append(detector.detect([frame], [k + 1])[0])
+    last = found[-1]
+    assert len(last.boxes) == 1
+    assert iou_xywh(last.boxes, np.array([[20 + 5 * 39, 80, 31, 91]]))[0, 0] > 0.7
+
+
+def test_yolox_onnx_finds_mot17_pedestrians(shared_data: Path):
+    model = need(shared_data, "models/yolox_nano.onnx")
+    sequence = need(shared_data, "mot17/mini/MOT17-02-FRCNN")
+    frame_file = sorted((sequence / "img1").glob("*.jpg"))[0]
+    image = cv2.imread(str(frame_file))
+    detector = build_detector(DetectorConfig(backend="yolox", weights=str(model)), sequence, "s")
+    (dets,) = detector.detect([image], [int(frame_file.stem)])
+    gt = read_mot(sequence / "gt" / "gt.txt")
+    gt = gt[(gt.frame == int(frame_file.stem)) & (gt.cls == 1) & (gt.vis > 0.5)]
+    matched = (iou_xywh(gt[["x", "y", "w", "h"]].to_numpy(), dets.boxes).max(axis=1) >= 0.5).mean()
+    assert len(dets.boxes) >= 5 and matched > 0.3  # nano at 416 px on 1080p: the large, visible people
+
+
+def test_missing_onnx_model_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(InputError, match="YOLOX ONNX model not found"):
+        build_detector(DetectorConfig(backend="yolox", weights=str(tmp_path / "no.onnx")), tmp_path, "x")
