@@ -1,0 +1,99 @@
+"""Benchmark: our DeepSORT against the reference DeepSORT outputs (nwojke) on MOT17 train, FRCNN detections.
+
+1. All 7 sequences, public detections, motion only (`rfv track -c mot17`), scored like the reference.
+2. Sequences 05 and 09 with the original deep_sort appearance features (deep_sort .npy files: the same
+   detections with the mars-small128 CNN's 128-d features), against the reference on the same sequences.
+
+Both sides are scored in the same run by `rfv mot-eval` (MOTChallenge preprocessing). Prints MOTA, IDF1,
+HOTA, IDSW, rFM, rSW per side, and the tracking time.
+
+    python benchmarks/bench_track_mot17.py [--data ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from reid_from_video.config import load_config
+from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, run_mot_eval
+from reid_from_video.tracking import TrackConfig, run_track
+
+SEQUENCES = [f"MOT17-{n:02d}-FRCNN" for n in (2, 4, 5, 9, 10, 11, 13)]
+WITH_FEATURES = ["MOT17-05-FRCNN", "MOT17-09-FRCNN"]
+KEYS = ("mota", "idf1", "hota", "num_switches", "rfm", "rsw")
+
+
+def combined(gt: Path, results: Path, seqs: list[str]) -> dict:
+    report, _ = run_mot_eval(gt, results, MotEvalConfig(seqs=seqs, plots=False))
+    part = report[COMBINED]
+    return {**part["clear"], **part["noise"], "hota": part["hota"]["HOTA"]}
+
+
+def row(name: str, metrics: dict) -> str:
+    def pct(key: str) -> str:
+        return f"{100 * metrics[key]:5.1f}"
+
+    return (
+        f"{name:30s} MOTA {pct('mota')}  IDF1 {pct('idf1')}  HOTA {pct('hota')}"
+        f"  IDSW {metrics['num_switches']:4.0f}  rFM {metrics['rfm']:.3f}  rSW {metrics['rsw']:.3f}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path(os.environ.get("RFV_DATA", "../shared/data")))
+    args = parser.parse_args()
+    gt = args.data / "mot17" / "train"
+    reference = args.data / "mot17" / "trackers" / "deepsort"
+    features = args.data / "mot17" / "deepsort_features"
+    if not gt.is_dir():
+        print(f"MOT17 data not found at {gt}", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        motion = load_config(TrackConfig, "mot17", ["progress=false", f"cameras={SEQUENCES}"], stage="track")
+        summary = run_track(gt, out / "motion", motion)
+        appearance = load_config(
+            TrackConfig,
+            "mot17",
+            [
+                "progress=false",
+                f"cameras={WITH_FEATURES}",
+                "detector.source=" + str(features / "{name}.npy"),
+                "embedder.backend=precomputed",
+                "embedder.source=" + str(features / "{name}.npy"),
+            ],
+            stage="track",
+        )
+        summary_f = run_track(gt, out / "appearance", appearance)
+        print("7 MOT17 FRCNN train sequences, public detections (combined):")
+        ref_all = combined(gt, reference, SEQUENCES)
+        ours_all = combined(gt, out / "motion" / "mot", SEQUENCES)
+        print(row("reference DeepSORT outputs", ref_all))
+        print(row("ours, motion only (-c mot17)", ours_all))
+        print("\nMOT17-05 + 09 with the deep_sort appearance features (combined):")
+        ref_f = combined(gt, reference, WITH_FEATURES)
+        ours_f = combined(gt, out / "appearance" / "mot", WITH_FEATURES)
+        print(row("reference DeepSORT outputs", ref_f))
+        print(row("ours, deep_sort features", ours_f))
+        for name, s in (("motion only", summary), ("appearance", summary_f)):
+            frames = s["totals"]["frames"]
+            seconds = s["totals"]["stage_seconds"]["track"]
+            print(
+                f"tracking time, {name}: {frames} frames in {seconds:.2f} s = {frames / seconds:.0f} frames/s"
+            )
+        ok = all(
+            ours[k] >= ref[k]
+            for ours, ref in ((ours_all, ref_all), (ours_f, ref_f))
+            for k in ("mota", "idf1")
+        )
+        print("\nMOTA and IDF1 at least the reference's:", "yes" if ok else "NO")
+        return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
