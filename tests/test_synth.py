@@ -58,7 +58,7 @@ def test_outputs_are_cameras_and_mot_sequences(world_dir: Path):
     assert (info.frame_rate, info.seq_length, info.im_width, info.im_height) == (5, 100, 320, 180)
     world = json.loads((world_dir / "world.json").read_text())
     assert {"cameras", "identities", "topology", "schedule", "seed", "split"} <= set(world)
-    assert len(world["identities"]) == 8 and world["seed"] == 3
+    assert len(world["identities"]) == 8 and world["seed"] == TINY["seed"]
 
 
 def test_gt_boxes_and_visibility_come_from_the_drawn_pixels(world_dir: Path):
@@ -84,7 +84,8 @@ def test_gt_boxes_and_visibility_come_from_the_drawn_pixels(world_dir: Path):
                     assert xs.min() >= x and xs.max() < x + w and ys.min() >= y and ys.max() < y + h
                 k = int(np.flatnonzero(rendered.ids == ident)[0])
                 assert row["vis"] == pytest.approx(xs.size / rendered.silhouette[k], abs=1e-4)
-                inside_any[max(y - 1, 0) : y + h + 1, max(x - 1, 0) : x + w + 1] = True
+                # A box holds the pixels at least half covered; anti-aliased edges reach 2 px further.
+                inside_any[max(y - 2, 0) : y + h + 2, max(x - 2, 0) : x + w + 2] = True
                 checked += 1
                 occluded += row["vis"] < 0.99
             # (A person just outside the frame may tint the outermost pixels with its anti-aliased edge.)

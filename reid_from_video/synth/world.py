@@ -231,9 +231,10 @@ def _schedule(
         planned = plan_journey(
             rng, cameras, edges, int(person) + 1, journey, looks[person], t_start, config.revisit
         )
-        used[person] += 1
         free_at[person] = planned[-1].path.t_out + rng.uniform(2.0, 8.0)
-        visits.extend(v for v in planned if v.path.t_out >= 0 and v.path.t_in < config.seconds)
+        seen = [v for v in planned if v.path.t_out >= 0 and v.path.t_in < config.seconds]
+        used[person] += bool(seen)  # a journey over before the video starts does not count
+        visits.extend(seen)
     # Journey numbers count only the journeys given to somebody.
     renumber = {j: k for k, j in enumerate(sorted({v.journey for v in visits}))}
     return [Visit(v.identity, v.camera, renumber[v.journey], v.entry, v.exit, v.path) for v in visits]
