@@ -11,16 +11,10 @@ from pathlib import Path
 from reid_from_video.embed.base import Embedder, EmbedderConfig
 
 
-def _onnx(config: EmbedderConfig, path: Path, name: str) -> Embedder:
-    from reid_from_video.embed.onnx import OnnxEmbedder
+def _model(config: EmbedderConfig, path: Path, name: str) -> Embedder:
+    from reid_from_video.embed.model import ModelEmbedder
 
-    return OnnxEmbedder(config)
-
-
-def _torch(config: EmbedderConfig, path: Path, name: str) -> Embedder:
-    from reid_from_video.embed.torchscript import TorchScriptEmbedder
-
-    return TorchScriptEmbedder(config)
+    return ModelEmbedder(config)
 
 
 def _precomputed(config: EmbedderConfig, path: Path, name: str) -> Embedder:
@@ -36,8 +30,8 @@ def _histogram(config: EmbedderConfig, path: Path, name: str) -> Embedder:
 
 
 EMBEDDERS: dict[str, Callable[[EmbedderConfig, Path, str], Embedder]] = {
-    "onnx": _onnx,
-    "torch": _torch,
+    "onnx": _model,  # both read by ReidModel, which tells the format from the file
+    "torch": _model,
     "precomputed": _precomputed,
     "histogram": _histogram,
 }

@@ -6,19 +6,15 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from reid_from_video.embed.base import normalize_rows
+
 METRICS = ("cosine", "euclidean")
-
-
-def l2_normalise(features: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    norms = np.linalg.norm(features, axis=1, keepdims=True)
-    return features / np.maximum(norms, 1e-12)
 
 
 def pairwise_distances(query: np.ndarray, gallery: np.ndarray, metric: str) -> np.ndarray:
     """``cosine``: 1 - cos; ``euclidean``: the plain L2 distance (as ``pdist2`` in the MARS code)."""
     if metric == "cosine":
-        return 1.0 - l2_normalise(query) @ l2_normalise(gallery).T
+        return 1.0 - normalize_rows(query) @ normalize_rows(gallery).T
     if metric == "euclidean":
         squared = (query**2).sum(1)[:, None] + (gallery**2).sum(1)[None, :] - 2 * query @ gallery.T
         return np.sqrt(np.maximum(squared, 0.0))

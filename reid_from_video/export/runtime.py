@@ -18,6 +18,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from reid_from_video.detect.base import resolve_device
+from reid_from_video.embed.base import normalize_rows
 from reid_from_video.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -119,8 +121,7 @@ class ReidModel:
                 rows.append(self._run(np.concatenate([chunk, pad]))[: len(chunk)])
             else:
                 rows.append(self._run(chunk))
-        features = np.concatenate(rows).astype(np.float32).reshape(len(crops), -1)
-        return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+        return normalize_rows(np.concatenate(rows).reshape(len(crops), -1)).astype(np.float32)
 
     __call__ = embed
 
@@ -157,7 +158,7 @@ def _load_onnx(path: Path, card: ModelCard | None, device: str) -> ReidModel:
 def _load_torchscript(path: Path, card: ModelCard | None, device: str) -> ReidModel:
     import torch
 
-    target = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    target = resolve_device(device)
     try:
         module = torch.jit.load(str(path), map_location=target).eval()
     except (RuntimeError, ValueError) as error:
