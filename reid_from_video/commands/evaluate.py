@@ -6,8 +6,7 @@ import argparse
 from functools import partial
 from pathlib import Path
 
-from reid_from_video.commands.registry import command
-from reid_from_video.config import save_config
+from reid_from_video.commands.registry import command, finish_outputs
 from reid_from_video.evaluate.evaluation import EvaluateConfig, format_report, run_evaluate, write_outputs
 
 
@@ -50,5 +49,4 @@ def _run_evaluate(args: argparse.Namespace, config: EvaluateConfig) -> None:
     print(format_report(summary))
     if args.out:
         written = write_outputs(summary, args.out, plots=config.plots)
-        written.append(save_config(config, args.out))
-        print("\nwrote " + ", ".join(str(p) for p in written))
+        finish_outputs(written, config, args.out)

@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from reid_from_video.commands.registry import command
-from reid_from_video.config import save_config
+from reid_from_video.commands.registry import command, finish_outputs
 from reid_from_video.inspection import InspectConfig, format_report, inspect_path
 from reid_from_video.io.atomic import write_json
 
@@ -38,5 +37,4 @@ def _run_inspect(args: argparse.Namespace, config: Any) -> None:
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         write_json(args.out / "inspect.json", report)
-        save_config(config, args.out)
-        print(f"\nwrote {args.out / 'inspect.json'} and {args.out / 'config.yaml'}")
+        finish_outputs([args.out / "inspect.json"], config, args.out)

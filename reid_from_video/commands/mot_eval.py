@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reid_from_video.commands.registry import command
-from reid_from_video.config import save_config
+from reid_from_video.commands.registry import command, finish_outputs
 from reid_from_video.noise.mot_eval import MotEvalConfig, format_table, run_mot_eval, write_outputs
 
 
@@ -39,5 +38,4 @@ def _run_mot_eval(args: argparse.Namespace, config: MotEvalConfig) -> None:
         print(f"\nwarnings: {counts}")
     if args.out:
         written = write_outputs(report, rates, args.out, plots=config.plots)
-        written.append(save_config(config, args.out))
-        print("\nwrote " + ", ".join(str(p) for p in written))
+        finish_outputs(written, config, args.out)

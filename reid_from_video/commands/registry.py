@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from reid_from_video.config import save_config
 
 
 @dataclass(frozen=True)
@@ -42,3 +45,9 @@ def command(
         return run
 
     return register
+
+
+def finish_outputs(written: list[Path], config: Any, out: Path) -> None:
+    """Save the resolved config beside a command's outputs and say what was written."""
+    written = [*written, save_config(config, out)]
+    print("\nwrote " + ", ".join(str(p) for p in written))

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reid_from_video.commands.registry import command
-from reid_from_video.config import save_config
+from reid_from_video.commands.registry import command, finish_outputs
 from reid_from_video.io.mars import load_mars
 from reid_from_video.noise.simulate import (
     SimulateConfig,
@@ -44,5 +43,4 @@ def _run_simulate(args: argparse.Namespace, config: SimulateConfig) -> None:
     report = simulation_report(result, config, source=str(dataset.root))
     print(format_report(report))
     written = write_simulation(result, args.out, report)
-    written.append(save_config(config, args.out))
-    print("\nwrote " + ", ".join(str(p) for p in written))
+    finish_outputs(written, config, args.out)
