@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from reid_from_video.config import option
 from reid_from_video.errors import ConfigError, InputError
@@ -322,6 +321,8 @@ def _size_shape(config: SimulateConfig) -> np.ndarray:
     max_size = config.max_ids_per_tracklet
     sizes = np.arange(max_size + 1)
     if config.q_histogram is None:
+        from scipy import stats  # here: scipy.stats takes a fifth of a second to import
+
         base = np.where(sizes >= 1, stats.poisson.pmf(sizes - 1, max(config.rsw - 1, 1e-9)), 0.0)
     else:
         histogram = load_q_histogram(config.q_histogram)
