@@ -60,6 +60,16 @@ class DetectorConfig:
     bg_var_threshold: float = option(16.0, "bgsub: MOG2 variance threshold (higher: less foreground)")
     bg_kernel: int = option(5, "bgsub: morphology kernel size in pixels (opening, then closing twice)")
     bg_min_area: float = option(400.0, "bgsub: smallest blob area in pixels")
+    bg_join_height: int = option(
+        0,
+        "bgsub: also close the mask with a vertical line this many pixels high, joining the parts of a "
+        "person broken where clothes match the background; 0: off",
+    )
+    bg_split_valley: float = option(
+        0.0,
+        "bgsub: split a blob at a column whose foreground height is below this fraction of the full-height "
+        "columns on both sides (people side by side merged into one blob); 0: never split",
+    )
 
     def __post_init__(self) -> None:
         if self.batch < 1:
@@ -68,6 +78,10 @@ class DetectorConfig:
             raise ValueError(f"nms_iou must be in (0, 1] or null, got {self.nms_iou}")
         if not 0 <= self.aspect[0] < self.aspect[1]:
             raise ValueError(f"aspect must be [min, max] with 0 <= min < max, got {list(self.aspect)}")
+        if self.bg_join_height < 0:
+            raise ValueError(f"bg_join_height must be >= 0, got {self.bg_join_height}")
+        if not 0.0 <= self.bg_split_valley < 1.0:
+            raise ValueError(f"bg_split_valley must be in [0, 1), got {self.bg_split_valley}")
 
 
 def filter_detections(dets: Detections, config: DetectorConfig) -> Detections:

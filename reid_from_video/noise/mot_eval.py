@@ -8,10 +8,11 @@ For every sequence, and combined over all of them:
 - the TMC paper's tracklet noise: rFM, rSW and their histograms (:mod:`reid_from_video.noise.rfm_rsw`).
 
 Scored boxes follow the MOTChallenge preprocessing (:mod:`reid_from_video.noise.preprocess`), unless
-``preprocess=false``. MOTP is reported as MOTChallenge and TrackEval do: the mean IoU of matched pairs
-(motmetrics' own ``motp`` is the mean distance, 1 - IoU). Combined CLEAR / identity figures are motmetrics'
-``OVERALL`` (events of all sequences pooled); combined rFM / rSW count identities and tracklets per
-sequence; combined HOTA is TrackEval's combination.
+``preprocess=false``; ``min_visibility`` (off by default) turns gt boxes seen less than that into
+distractors first, e.g. the fully occluded people of a synthetic world. MOTP is reported as MOTChallenge
+and TrackEval do: the mean IoU of matched pairs (motmetrics' own ``motp`` is the mean distance, 1 - IoU).
+Combined CLEAR / identity figures are motmetrics' ``OVERALL`` (events of all sequences pooled); combined
+rFM / rSW count identities and tracklets per sequence; combined HOTA is TrackEval's combination.
 
 Input problems that do not make the result wrong are warnings, counted in the output: result files
 missing for some ground-truth sequences (those are not evaluated) or having no ground truth (ignored), empty
@@ -33,7 +34,7 @@ from tqdm import tqdm
 from reid_from_video.config import option
 from reid_from_video.errors import InputError
 from reid_from_video.io.atomic import atomic_write, write_json
-from reid_from_video.io.mot import find_sequences, read_mot, read_seqinfo
+from reid_from_video.io.mot import PEDESTRIAN, find_sequences, read_mot, read_seqinfo
 from reid_from_video.noise import hota as hota_metric
 from reid_from_video.noise import rfm_rsw
 from reid_from_video.noise.clear import clear_metrics, motmetrics_events
@@ -42,6 +43,7 @@ from reid_from_video.noise.preprocess import scored_boxes
 log = logging.getLogger(__name__)
 
 COMBINED = "COMBINED"
+DISTRACTOR = 8  # MOTChallenge class "distractor"
 
 
 @dataclass
@@ -52,6 +54,11 @@ class MotEvalConfig:
     min_frames: int = option(
         1, "rFM/rSW: an id joins a tracklet's Q_i only if matched in >= this many frames"
     )
+    min_visibility: float = option(
+        0.0,
+        "gt boxes with a known visibility below this become distractors: not scored, and tracker boxes "
+        "matched to them are removed (0: MOTChallenge, every consider=1 pedestrian is scored)",
+    )
     hota: bool = option(True, "compute HOTA / DetA / AssA")
     plots: bool = option(True, "write histograms.png (|Q_i| and tracklets per id, per sequence)")
 
@@ -60,6 +67,10 @@ class MotEvalConfig:
             raise ValueError(f"iou must be in (0, 1], got {self.iou}")
         if self.min_frames < 1:
             raise ValueError(f"min_frames must be >= 1, got {self.min_frames}")
+        if not 0.0 <= self.min_visibility <= 1.0:
+            raise ValueError(f"min_visibility must be in [0, 1], got {self.min_visibility}")
+        if self.min_visibility > 0 and not self.preprocess:
+            raise ValueError("min_visibility needs preprocess=true (it marks gt boxes as distractors)")
 
 
 @dataclass
@@ -176,6 +187,19 @@ def load_sequence(name: str, gt_file: Path, seqinfo: Path | None, result_file: P
 # -------------------------------------------------------------------------------------------- evaluation
 
 
+def occluded_as_distractors(gt: pd.DataFrame, min_visibility: float) -> pd.DataFrame:
+    """``gt`` with the pedestrians seen less than ``min_visibility`` (visibility known, >= 0) relabelled
+    as distractors (class 8), so the preprocessing neither scores them nor counts boxes on them as FP."""
+    if min_visibility <= 0:
+        return gt
+    hidden = (gt["cls"] == PEDESTRIAN) & (gt["vis"] >= 0) & (gt["vis"] < min_visibility)
+    if not hidden.any():
+        return gt
+    gt = gt.copy()
+    gt.loc[hidden, "cls"] = DISTRACTOR
+    return gt
+
+
 def _clear_row(row: pd.Series) -> dict[str, float]:
     values = {key: float(value) for key, value in row.items()}
     values["motp"] = 1.0 - values["motp"]  # motmetrics' mean distance -> mean IoU (NaN stays NaN)
@@ -192,11 +216,10 @@ def evaluate(
     config = config or MotEvalConfig()
     events, hotas, noise_parts, per_seq, rates_of = {}, [], {}, {}, {}
     for seq in tqdm(sequences, desc="mot-eval", unit="seq", disable=len(sequences) < 2):
-        scored = scored_boxes(seq.gt, seq.result, preprocess=config.preprocess, iou=config.iou)
+        gt = occluded_as_distractors(seq.gt, config.min_visibility)
+        scored = scored_boxes(gt, seq.result, preprocess=config.preprocess, iou=config.iou)
         events[seq.name] = motmetrics_events(scored.gt, scored.result, iou=config.iou)
-        rates, pairs = rfm_rsw.sequence_noise(
-            seq.gt, seq.result, iou=config.iou, min_frames=config.min_frames
-        )
+        rates, pairs = rfm_rsw.sequence_noise(gt, seq.result, iou=config.iou, min_frames=config.min_frames)
         noise_parts[seq.name] = (pairs, rates.tracklets, rates.gt_ids)
         rates_of[seq.name] = rates
         entry: dict[str, Any] = {
