@@ -94,3 +94,20 @@ def test_yolox_onnx_finds_mot17_pedestrians(shared_data: Path):
 def test_missing_onnx_model_is_a_clear_error(tmp_path: Path):
     with pytest.raises(InputError, match="YOLOX ONNX model not found"):
         build_detector(DetectorConfig(backend="yolox", weights=str(tmp_path / "no.onnx")), tmp_path, "x")
+
+
+def test_ultralytics_backend_with_a_local_weights_file(tmp_path: Path):
+    """The YOLO backend end to end on a weights file written here (an untrained yolov8n: no download)."""
+    ultralytics = pytest.importorskip("ultralytics")
+    weights = tmp_path / "yolov8n_untrained.pt"
+    ultralytics.YOLO("yolov8n.yaml").save(str(weights))
+    config = DetectorConfig(backend="yolo", weights=str(weights), batch=2, input_size=320, device="cpu")
+    detector = build_detector(config, tmp_path, "cam")
+    frames = [np.full((180, 320, 3), v, np.uint8) for v in (0, 90, 180)]
+    detections = detector.detect(frames, [1, 2, 3])
+    assert len(detections) == 3
+    for found in detections:
+        assert found.boxes.shape == (len(found.scores), 4)
+        assert (found.scores >= config.score_min).all()
+    with pytest.raises(InputError, match="ultralytics weights file not found"):
+        build_detector(DetectorConfig(backend="yolo", weights=str(tmp_path / "no" / "x.pt")), tmp_path, "c")
