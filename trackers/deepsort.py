@@ -21,7 +21,7 @@ import numpy as np
 
 from trackers.config import DeepSortConfig
 from trackers.kalman import CHI2INV95, KalmanFilter, xyah_to_xywh, xywh_to_xyah
-from trackers.matching import INFTY_COST, Matches, iou_cost, linear_assignment, matching_cascade
+from trackers.matching import Matches, gate, iou_cost, linear_assignment, matching_cascade
 from trackers.matching import cosine_distance_to_galleries as cosine_cost
 from trackers.track import Track
 
@@ -134,7 +134,7 @@ class DeepSort:
             max_cost = 1.0
         if cfg.lambda_motion > 0:
             cost = cfg.lambda_motion * (maha / self.gate) + (1 - cfg.lambda_motion) * cost
-        cost[maha > self.gate] = INFTY_COST
+        cost = gate(cost, maha, self.gate)
         # The cascade asks for sub-matrices in the caller's indices: map them to rows / columns of `cost`.
         row_of = {t: r for r, t in enumerate(tracks)}
         col_of = {d: c for c, d in enumerate(dets)}

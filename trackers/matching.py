@@ -41,18 +41,25 @@ def linear_assignment(
 
 
 def iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, M) IoU of boxes given as top-left x, y, width, height."""
-    a = np.asarray(a, dtype=float).reshape(-1, 4)
-    b = np.asarray(b, dtype=float).reshape(-1, 4)
-    ax1, ay1 = a[:, 0:1], a[:, 1:2]
-    ax2, ay2 = ax1 + a[:, 2:3], ay1 + a[:, 3:4]
-    bx1, by1 = b[:, 0], b[:, 1]
-    bx2, by2 = bx1 + b[:, 2], by1 + b[:, 3]
-    iw = np.clip(np.minimum(ax2, bx2) - np.maximum(ax1, bx1), 0, None)
-    ih = np.clip(np.minimum(ay2, by2) - np.maximum(ay1, by1), 0, None)
+    """Intersection over union of every box of ``a`` (n x 4) with every box of ``b`` (m x 4): n x m.
+
+    Boxes are top-left x, y, width, height. Boxes of zero area have IoU 0 with everything (no division by
+    zero). The one IoU of the project: ``reid_from_video.noise.boxes`` (the tracking metrics) uses it too.
+    """
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    # Corners first, sizes from the corners: the arithmetic of TrackEval and motmetrics, so that IoU values
+    # (and matches decided exactly at the threshold) are bit-identical to theirs.
+    ax0, ay0 = a[:, 0:1], a[:, 1:2]
+    ax1, ay1 = ax0 + a[:, 2:3], ay0 + a[:, 3:4]
+    bx0, by0 = b[:, 0], b[:, 1]
+    bx1, by1 = bx0 + b[:, 2], by0 + b[:, 3]
+    iw = np.maximum(np.minimum(ax1, bx1) - np.maximum(ax0, bx0), 0.0)
+    ih = np.maximum(np.minimum(ay1, by1) - np.maximum(ay0, by0), 0.0)
     inter = iw * ih
-    union = a[:, 2:3] * a[:, 3:4] + b[:, 2] * b[:, 3] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+    union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(inter > 0, inter / union, 0.0)
 
 
 def iou_cost(track_boxes: np.ndarray, det_boxes: np.ndarray) -> np.ndarray:
