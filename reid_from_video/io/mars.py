@@ -133,7 +133,7 @@ def frames_table(tracks: pd.DataFrame) -> pd.DataFrame:
     n_frames = tracks["n_frames"].to_numpy()
     columns = ("split", "tracklet", "pid", "camera", "track_no")
     frames = pd.DataFrame({col: np.repeat(tracks[col].to_numpy(), n_frames) for col in columns})
-    frames["frame"] = _frame_offsets(n_frames) + 1
+    frames["frame"] = run_offsets(n_frames) + 1
     frames["image"] = np.repeat(tracks["start"].to_numpy(), n_frames) + frames["frame"] - 1
     if "paths" in tracks:
         frames["path"] = [path for paths in tracks["paths"] for path in paths]
@@ -163,10 +163,10 @@ def summary(ds: MarsDataset) -> dict[str, int]:
     }
 
 
-def _frame_offsets(n_frames: np.ndarray) -> np.ndarray:
-    """0, 1, .., n-1 for each tracklet length n, concatenated."""
-    total = int(n_frames.sum())
-    return np.arange(total) - np.repeat(np.cumsum(n_frames) - n_frames, n_frames)
+def run_offsets(lengths: np.ndarray) -> np.ndarray:
+    """0, 1, .., n-1 for each run length n, concatenated: runs of frames expanded to per-frame positions."""
+    lengths = np.asarray(lengths)
+    return np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
 
 
 def _locate(root: Path) -> tuple[Path, Path]:
@@ -276,7 +276,7 @@ def _attach_names(
 
     n_frames = tracks["n_frames"].to_numpy()
     row_of_image = np.repeat(np.arange(len(tracks)), n_frames)
-    image = np.repeat(tracks["start"].to_numpy() - 1, n_frames) + _frame_offsets(n_frames)  # 0-based
+    image = np.repeat(tracks["start"].to_numpy() - 1, n_frames) + run_offsets(n_frames)  # 0-based
     expected = tracks[["pid", "camera"]].to_numpy()[row_of_image]
     wrong = np.flatnonzero((parsed[image, :2] != expected).any(axis=1))
     if wrong.size:

@@ -37,7 +37,7 @@ import pandas as pd
 from reid_from_video.config import option
 from reid_from_video.errors import ConfigError, InputError
 from reid_from_video.io.atomic import atomic_write, write_json
-from reid_from_video.io.mars import MarsDataset, frames_table
+from reid_from_video.io.mars import MarsDataset, frames_table, run_offsets
 from reid_from_video.io.store import INDEX_COLUMNS, write_index_table
 from reid_from_video.noise.rfm_rsw import NoiseRates, load_q_histogram, noise_rates
 
@@ -371,8 +371,7 @@ def _tilt_to_mean(pmf: np.ndarray, mean: float) -> np.ndarray:
 def _index_table(pieces: pd.DataFrame, tracks: pd.DataFrame) -> pd.DataFrame:
     """One store index row per frame, in noisy-tracklet order; ``path`` = the MARS image when known."""
     n = pieces["n_frames"].to_numpy()
-    offsets = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-    image = np.repeat(pieces["first_image"].to_numpy(), n) + offsets
+    image = np.repeat(pieces["first_image"].to_numpy(), n) + run_offsets(n)
     track = np.repeat(pieces["track"].to_numpy(), n)
     index = pd.DataFrame(
         {
