@@ -26,6 +26,7 @@ import scipy.io
 from reid_from_video.errors import InputError
 from reid_from_video.io.atomic import atomic_write, atomic_write_bytes
 from reid_from_video.io.mot import read_mot
+from reid_from_video.io.store import crop_box, resize_crop
 from reid_from_video.io.video import Camera, discover_cameras, iter_frames
 from reid_from_video.synth.config import MARS_MAX_CAMERAS, MarsExportConfig
 
@@ -154,10 +155,8 @@ def write_mars(
                 wanted.setdefault(int(frame), []).append((f"bbox_{split}/{pid:04d}/{name}", box))
         for frame in iter_frames(cam):
             for rel, (bx0, by0, bx1, by1) in wanted.pop(frame.index, []):
-                crop = frame.image[int(by0) : int(np.ceil(by1)), int(bx0) : int(np.ceil(bx1))]
-                crop = cv2.resize(
-                    crop, (config.crop_width, config.crop_height), interpolation=cv2.INTER_LINEAR
-                )
+                crop = crop_box(frame.image, bx0, by0, bx1 - bx0, by1 - by0)
+                crop = resize_crop(crop, (config.crop_width, config.crop_height))
                 ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, config.jpeg_quality])
                 path = tmp / rel
                 path.parent.mkdir(parents=True, exist_ok=True)
