@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from reid_from_video.embed.base import EmbedderConfig, normalize_rows
+from reid_from_video.io.store import crop_box
 
 
 class HistogramEmbedder:
@@ -21,13 +22,11 @@ class HistogramEmbedder:
     def embed(self, image: np.ndarray | None, boxes: np.ndarray, index: int) -> np.ndarray:
         size = 2 * self.bins**3
         out = np.zeros((len(boxes), size))
-        img_h, img_w = image.shape[:2]
-        for i, (x, y, w, h) in enumerate(boxes):
-            x0, y0 = max(int(x), 0), max(int(y), 0)
-            x1, y1 = min(int(np.ceil(x + w)), img_w), min(int(np.ceil(y + h)), img_h)
-            if x1 <= x0 or y1 - y0 < 2:
+        for i, box in enumerate(boxes):
+            crop = crop_box(image, *box)
+            if crop is None or len(crop) < 2:  # outside the image, or no two halves: a zero row
                 continue
-            hsv = cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_BGR2HSV)
+            hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
             middle = hsv.shape[0] // 2
             parts = [
                 cv2.calcHist([half], [0, 1, 2], None, [self.bins] * 3, [0, 180, 0, 256, 0, 256]).ravel()

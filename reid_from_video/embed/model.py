@@ -11,6 +11,7 @@ import numpy as np
 
 from reid_from_video.embed.base import EmbedderConfig
 from reid_from_video.export.runtime import ReidModel
+from reid_from_video.io.store import crop_box
 
 
 class ModelEmbedder:
@@ -23,14 +24,10 @@ class ModelEmbedder:
     def embed(self, image: np.ndarray | None, boxes: np.ndarray, index: int) -> np.ndarray:
         if len(boxes) == 0:
             return np.zeros((0, 0))
-        img_h, img_w = image.shape[:2]
-        crops, inside = [], []
-        for i, (x, y, w, h) in enumerate(boxes):
-            x0, y0 = max(int(x), 0), max(int(y), 0)
-            x1, y1 = min(int(np.ceil(x + w)), img_w), min(int(np.ceil(y + h)), img_h)
-            if x1 > x0 and y1 > y0:  # a box outside the image keeps a zero row: no appearance to compare
-                crops.append(image[y0:y1, x0:x1])
-                inside.append(i)
+        # Cut as the tracklet store cuts its crops; a box outside the image keeps a zero row.
+        cut = [crop_box(image, *box) for box in boxes]
+        inside = [i for i, crop in enumerate(cut) if crop is not None]
+        crops = [cut[i] for i in inside]
         features = self.model.embed(crops, self.batch) if crops else np.zeros((0, 0), np.float32)
         out = np.zeros((len(boxes), features.shape[1] if crops else 1), np.float32)
         out[inside] = features
