@@ -27,26 +27,30 @@ def load_detection_rows(path: Path) -> np.ndarray:
     return table[["frame", "id", "x", "y", "w", "h", "conf"]].to_numpy(dtype=float)
 
 
+class FrameRows:
+    """A detection file's rows sorted by frame, sliced per frame: ``rows[span(k)]`` are frame k's."""
+
+    def __init__(self, path: Path):
+        rows = load_detection_rows(path)
+        self.rows = rows[np.argsort(rows[:, 0], kind="stable")]
+        frames = self.rows[:, 0].astype(int)
+        self._starts = np.searchsorted(frames, np.arange(frames.max(initial=0) + 2))
+
+    def span(self, frame: int) -> slice:
+        if frame + 1 >= len(self._starts):
+            return slice(0, 0)
+        return slice(self._starts[frame], self._starts[frame + 1])
+
+
 class PrecomputedDetector:
     """Serves one camera's detections from its file, frame by frame; needs no pixels."""
 
     needs_pixels = False
 
     def __init__(self, path: Path, config: DetectorConfig):
-        rows = load_detection_rows(path)
+        self.file = FrameRows(path)
         self.config = config
-        order = np.argsort(rows[:, 0], kind="stable")
-        rows = rows[order]
-        frames = rows[:, 0].astype(int)
-        starts = np.searchsorted(frames, np.arange(frames.max(initial=0) + 2))
-        self._boxes, self._scores, self._starts = rows[:, 2:6], rows[:, 6], starts
 
     def detect(self, frames: list[np.ndarray | None], indices: list[int]) -> list[Detections]:
-        out = []
-        for k in indices:
-            if k + 1 >= len(self._starts):
-                out.append(Detections.empty())
-                continue
-            a, b = self._starts[k], self._starts[k + 1]
-            out.append(filter_detections(Detections(self._boxes[a:b], self._scores[a:b]), self.config))
-        return out
+        rows = [self.file.rows[self.file.span(k)] for k in indices]
+        return [filter_detections(Detections(r[:, 2:6], r[:, 6]), self.config) for r in rows]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reid_from_video.detect.precomputed import load_detection_rows
+from reid_from_video.detect.precomputed import FrameRows
 from reid_from_video.embed.base import normalize_rows
 from reid_from_video.errors import InputError
 
@@ -21,26 +21,22 @@ class PrecomputedEmbedder:
     needs_pixels = False
 
     def __init__(self, path: Path):
-        rows = load_detection_rows(path)
-        if rows.shape[1] <= 7:
+        self.file = FrameRows(path)
+        if self.file.rows.shape[1] <= 7:
             raise InputError(path, "no feature columns after the 7 detection columns")
         self.path = path
-        rows = rows[np.argsort(rows[:, 0], kind="stable")]
-        frames = rows[:, 0].astype(int)
-        self._starts = np.searchsorted(frames, np.arange(frames.max(initial=0) + 2))
-        self._boxes = rows[:, 2:6]
-        self._features = normalize_rows(rows[:, 7:])
+        self._features = normalize_rows(self.file.rows[:, 7:])
 
     def embed(self, image: np.ndarray | None, boxes: np.ndarray, index: int) -> np.ndarray:
         boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
         if len(boxes) == 0:
             return np.zeros((0, self._features.shape[1]))
-        if index + 1 >= len(self._starts) or self._starts[index] == self._starts[index + 1]:
+        span = self.file.span(index)
+        if span.start == span.stop:
             raise InputError(self.path, f"no features for frame {index}")
-        a, b = self._starts[index], self._starts[index + 1]
-        error = np.abs(boxes[:, None, :] - self._boxes[None, a:b, :]).max(axis=2)
+        error = np.abs(boxes[:, None, :] - self.file.rows[None, span, 2:6]).max(axis=2)
         nearest = error.argmin(axis=1)
         if np.any(error[np.arange(len(boxes)), nearest] > TOLERANCE_PX):
             raise InputError(self.path, f"frame {index}: a box has no stored feature (use the same file's "
                              "detections: detector.backend=precomputed with the same source)")  # fmt: skip
-        return self._features[a + nearest]
+        return self._features[span][nearest]
