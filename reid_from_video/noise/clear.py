@@ -17,7 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from reid_from_video.io.mot import BOX_COLUMNS
 from reid_from_video.noise.boxes import frame_slices, iou_xywh
+from reid_from_video.noise.preprocess import by_frame
 
 EVENT_TYPES = ["RAW", "FP", "MISS", "SWITCH", "MATCH", "TRANSFER", "ASCEND", "MIGRATE"]
 RAW, FP, MISS, SWITCH, MATCH, TRANSFER, ASCEND, MIGRATE = range(len(EVENT_TYPES))
@@ -74,10 +76,9 @@ def motmetrics_events(gt: pd.DataFrame, result: pd.DataFrame, iou: float = 0.5) 
     from motmetrics.lap import linear_sum_assignment  # motmetrics' solver: identical tie-breaking
 
     max_dist = 1.0 - iou
-    gt = gt.sort_values("frame", kind="stable")
-    result = result.sort_values("frame", kind="stable")
-    gt_ids, gt_boxes = gt["id"].to_numpy(float), gt[["x", "y", "w", "h"]].to_numpy()
-    hyp_ids, hyp_boxes = result["id"].to_numpy(float), result[["x", "y", "w", "h"]].to_numpy()
+    gt, result = by_frame(gt), by_frame(result)
+    gt_ids, gt_boxes = gt["id"].to_numpy(float), gt[list(BOX_COLUMNS)].to_numpy()
+    hyp_ids, hyp_boxes = result["id"].to_numpy(float), result[list(BOX_COLUMNS)].to_numpy()
     gt_rows, hyp_rows = frame_slices(gt), frame_slices(result)
     empty = slice(0, 0)
 

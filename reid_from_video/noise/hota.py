@@ -30,14 +30,13 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 
+from reid_from_video.io.mot import BOX_COLUMNS
 from reid_from_video.noise.boxes import frame_slices, iou_xywh
+from reid_from_video.noise.preprocess import EPS, by_frame
 
 # The alphas exactly as TrackEval builds them (0.15 is 0.15000000000000002 there too).
 ALPHAS = np.arange(0.05, 0.99, 0.05)
-EPS = np.finfo(float).eps
-_BOX = ["x", "y", "w", "h"]
 
 
 def _frozen(values) -> np.ndarray:
@@ -146,11 +145,9 @@ def _empty(num_gt: int, num_tracker: int) -> HotaResult:
 
 def _sorted_arrays(table: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     """The table sorted by frame (stable), its ids mapped to 0..n-1 (sorted order), the boxes, the counts."""
-    frames = table["frame"].to_numpy()
-    if len(frames) and np.any(np.diff(frames) < 0):
-        table = table.iloc[np.argsort(frames, kind="stable")]
+    table = by_frame(table)
     _, ids, counts = np.unique(table["id"].to_numpy(), return_inverse=True, return_counts=True)
-    boxes = table[_BOX].to_numpy(dtype=np.float64)
+    boxes = table[list(BOX_COLUMNS)].to_numpy(dtype=np.float64)
     _check_unique_ids(table["frame"].to_numpy(), ids)
     return table, ids.reshape(-1), boxes, counts.astype(np.float64)
 
@@ -170,6 +167,8 @@ def hota(gt: pd.DataFrame, result: pd.DataFrame) -> HotaResult:
     Ids are arbitrary integers, each unique within a frame (ValueError otherwise). The tables need not be
     sorted; rows of one frame are used in table order.
     """
+    from scipy.optimize import linear_sum_assignment  # here: scipy.optimize takes 0.2 s to import
+
     if len(result) == 0 or len(gt) == 0:
         return _empty(len(gt), len(result))
     gt, gt_ids, gt_boxes, gt_count = _sorted_arrays(gt)

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 
-from reid_from_video.io.mot import DISTRACTOR_CLASSES, pedestrians
+from reid_from_video.io.mot import BOX_COLUMNS, DISTRACTOR_CLASSES, pedestrians
 from reid_from_video.noise.boxes import frame_slices, iou_xywh
 
 # TrackEval compares IoU with the threshold up to float rounding: 0.5 - eps still matches.
@@ -37,8 +36,18 @@ class Scored:
     removed: int
 
 
+def by_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` sorted by frame, stable (rows of a frame keep their order); itself when already sorted."""
+    frames = table["frame"].to_numpy()
+    if len(frames) < 2 or not np.any(np.diff(frames) < 0):
+        return table
+    return table.iloc[np.argsort(frames, kind="stable")]
+
+
 def match_pairs(iou: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Rows and columns of the Hungarian assignment maximising IoU, keeping pairs with IoU >= threshold."""
+    from scipy.optimize import linear_sum_assignment  # here: scipy.optimize takes 0.2 s to import
+
     if iou.size == 0:
         return np.empty(0, int), np.empty(0, int)
     scores = np.where(iou >= threshold - EPS, iou, 0.0)
@@ -47,23 +56,38 @@ def match_pairs(iou: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarr
     return rows[keep], cols[keep]
 
 
+def frame_matches(
+    gt: pd.DataFrame, result: pd.DataFrame, iou: float, only: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions ``(gt rows, result rows)`` of the pairs matched one to one in every frame
+    (:func:`match_pairs` on the IoU of the frame's boxes), for tables sorted by frame (:func:`by_frame`).
+
+    ``only`` (a boolean per gt row) skips the frames where it holds for no gt row.
+    """
+    gt_boxes = gt[list(BOX_COLUMNS)].to_numpy(np.float64)
+    res_boxes = result[list(BOX_COLUMNS)].to_numpy(np.float64)
+    gt_frames = frame_slices(gt)
+    gt_rows, res_rows = [np.empty(0, int)], [np.empty(0, int)]
+    for frame, rows in frame_slices(result).items():
+        g = gt_frames.get(frame)
+        if g is None or (only is not None and not only[g].any()):
+            continue
+        matched_gt, matched_res = match_pairs(iou_xywh(gt_boxes[g], res_boxes[rows]), iou)
+        gt_rows.append(g.start + matched_gt)
+        res_rows.append(rows.start + matched_res)
+    return np.concatenate(gt_rows), np.concatenate(res_rows)
+
+
 def scored_boxes(gt: pd.DataFrame, result: pd.DataFrame, preprocess: bool = True, iou: float = 0.5) -> Scored:
     """Apply the rule of the module docstring to one sequence."""
     if not preprocess:
         return Scored(gt[gt["conf"] >= 1].reset_index(drop=True), result.reset_index(drop=True), 0)
-    gt = gt.sort_values("frame", kind="stable").reset_index(drop=True)
-    result = result.sort_values("frame", kind="stable").reset_index(drop=True)
-    gt_boxes = gt[["x", "y", "w", "h"]].to_numpy()
-    res_boxes = result[["x", "y", "w", "h"]].to_numpy()
+    gt = by_frame(gt).reset_index(drop=True)
+    result = by_frame(result).reset_index(drop=True)
+    # Only frames with a distractor can lose a box: the others are not matched here.
     distractor = np.isin(gt["cls"].to_numpy(), DISTRACTOR_CLASSES)
-    gt_frames = frame_slices(gt)
+    matched_gt, matched_res = frame_matches(gt, result, iou, only=distractor)
     remove = np.zeros(len(result), bool)
-    for frame, rows in frame_slices(result).items():
-        g = gt_frames.get(frame)
-        if g is None or not distractor[g].any():
-            continue  # nothing to remove in a frame without distractors
-        matched_gt, matched_res = match_pairs(iou_xywh(gt_boxes[g], res_boxes[rows]), iou)
-        hit = matched_res[distractor[g][matched_gt]]
-        remove[rows.start + hit] = True
+    remove[matched_res[distractor[matched_gt]]] = True
     kept = result[~remove].reset_index(drop=True)
     return Scored(pedestrians(gt).reset_index(drop=True), kept, int(remove.sum()))

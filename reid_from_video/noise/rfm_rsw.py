@@ -5,7 +5,7 @@ Definitions (TMC, eq. 7-8), for one sequence:
 * A *tracklet* is one tracker id. In every frame the tracker boxes are matched one to one to the scored
   ground-truth boxes (pedestrians with the consider flag set, :func:`reid_from_video.io.mot.pedestrians`)
   by Hungarian assignment maximising IoU, pairs below the IoU threshold (0.5) excluded
-  (:func:`reid_from_video.noise.preprocess.match_pairs`, the rule TrackEval uses for CLEAR and Identity).
+  (:func:`reid_from_video.noise.preprocess.frame_matches`, the rule TrackEval uses for CLEAR and Identity).
 * ``Q_i`` is the set of gt ids matched to tracklet ``i`` in at least ``min_frames`` frames (default 1: in any
   frame). A tracklet is *matched* when ``Q_i`` is not empty; a gt id is *matched* when it is in some ``Q_i``.
 * rSW = mean ``|Q_i|`` over matched tracklets (1.0: no tracklet ever switches identity).
@@ -36,11 +36,9 @@ import pandas as pd
 from reid_from_video.errors import InputError
 from reid_from_video.io.atomic import json_ready, write_json
 from reid_from_video.io.mot import pedestrians
-from reid_from_video.noise.boxes import frame_slices, iou_xywh
-from reid_from_video.noise.preprocess import match_pairs
+from reid_from_video.noise.preprocess import by_frame, frame_matches
 
 PAIR_COLUMNS = ("track", "gt_id", "frames")
-_BOX = ["x", "y", "w", "h"]
 
 
 # ------------------------------------------------------------------------------------------- matching
@@ -61,26 +59,14 @@ def match_tracklets(gt: pd.DataFrame, result: pd.DataFrame, iou: float = 0.5) ->
     """
     if not 0.0 < iou <= 1.0:
         raise ValueError(f"iou must be in (0, 1], not {iou!r}")
-    gt = pedestrians(gt).sort_values("frame", kind="stable")
-    result = result.sort_values("frame", kind="stable")
-    if gt.empty or result.empty:  # nothing can match (and frame_slices does not accept an empty table)
+    gt = by_frame(pedestrians(gt))
+    result = by_frame(result)
+    matched_gt, matched_res = frame_matches(gt, result, iou)
+    if not len(matched_gt):
         return _empty_pairs()
-    # Plain arrays once, then slices per frame: pandas indexing per frame would dominate the run time.
-    gt_boxes, gt_ids = gt[_BOX].to_numpy(np.float64), gt["id"].to_numpy(np.int64)
-    res_boxes, res_ids = result[_BOX].to_numpy(np.float64), result["id"].to_numpy(np.int64)
-    gt_frames = frame_slices(gt)
-    tracks: list[np.ndarray] = []
-    ids: list[np.ndarray] = []
-    for frame, rows in frame_slices(result).items():
-        g = gt_frames.get(frame)
-        if g is None:
-            continue
-        matched_gt, matched_res = match_pairs(iou_xywh(gt_boxes[g], res_boxes[rows]), iou)
-        tracks.append(res_ids[rows][matched_res])
-        ids.append(gt_ids[g][matched_gt])
-    if not tracks:
-        return _empty_pairs()
-    pairs = np.stack([np.concatenate(tracks), np.concatenate(ids)], axis=1)
+    pairs = np.stack(
+        [result["id"].to_numpy(np.int64)[matched_res], gt["id"].to_numpy(np.int64)[matched_gt]], 1
+    )
     unique, frames = np.unique(pairs, axis=0, return_counts=True)  # sorted by track, then gt id
     return pd.DataFrame({"track": unique[:, 0], "gt_id": unique[:, 1], "frames": frames.astype(np.int64)})
 
