@@ -131,8 +131,9 @@ def write_mars(
     split_of = {**{int(i): "train" for i in train_ids}, **{int(i): "test" for i in test_ids}}
     tmp = out.with_name(f".{out.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
-    names: dict[str, list[str]] = {"train": [], "test": []}
-    rows: dict[str, list[list[int]]] = {"train": [], "test": []}
+    # Per split, every tracklet as (pid, camera, T number, its image names).
+    tracks: dict[str, list[tuple[int, int, int, list[str]]]] = {"train": [], "test": []}
+    rows: dict[str, list[list[int]]] = {}
     n_images = 0
     for number, cam in enumerate(cameras, start=1):
         tracklets = tracklets_from_gt(gts[cam.name], number, cam.width, cam.height, config)
@@ -150,7 +151,7 @@ def write_mars(
             tr_names = [
                 f"{pid:04d}C{number}T{track_no[pid]:04d}F{k:03d}.jpg" for k in range(1, len(tr["frames"]) + 1)
             ]
-            names[split].extend(tr_names)
+            tracks[split].append((pid, number, track_no[pid], tr_names))
             for frame, box, name in zip(tr["frames"], tr["boxes"], tr_names, strict=True):
                 wanted.setdefault(int(frame), []).append((f"bbox_{split}/{pid:04d}/{name}", box))
         for frame in iter_frames(cam):
@@ -166,24 +167,24 @@ def write_mars(
             missing = min(wanted)
             raise InputError(cam.path, f"frame {missing} has gt crops but could not be decoded")
 
-    # The info files: name lists sorted (MARS order), one row per tracklet over its span of names.
+    # The info files: name lists sorted (MARS order: the fixed-width names sort by pid, camera, T, F), one
+    # row per tracklet over its span of names.
     info = tmp / "info"
     info.mkdir(parents=True, exist_ok=True)
     for split in ("train", "test"):
-        ordered = sorted(names[split])
-        if not ordered:
+        if not tracks[split]:
             raise InputError(
                 out, f"no {split} tracklets: make the world longer or denser, or lower mars.min_*"
             )
+        tracks[split].sort(key=lambda track: track[:3])
+        ordered = [name for *_, tr_names in tracks[split] for name in tr_names]
         with atomic_write(info / f"{split}_name.txt") as handle:
             handle.write("\n".join(ordered) + "\n")
-        start = 0
-        keys = [name[:11] for name in ordered]  # pid, camera and T number: one tracklet
-        for k in range(1, len(ordered) + 1):
-            if k == len(ordered) or keys[k] != keys[start]:
-                name = ordered[start]
-                rows[split].append([start + 1, k, int(name[:4]), int(name[5])])
-                start = k
+        ends = np.cumsum([len(tr_names) for *_, tr_names in tracks[split]])
+        rows[split] = [
+            [int(end) - len(tr_names) + 1, int(end), pid, camera]
+            for (pid, camera, _, tr_names), end in zip(tracks[split], ends, strict=True)
+        ]
         table = np.array(rows[split], np.float64)
         atomic_write_bytes(info / f"tracks_{split}_info.mat", _mat_bytes(f"track_{split}_info", table))
 
