@@ -23,9 +23,7 @@ from collections.abc import Iterator
 import numpy as np
 import scipy.sparse as sp
 
-
-def _squared(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T, 0.0)
+from reid_from_video.evaluate.distance import squared_euclidean
 
 
 def nearest_neighbours(features: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
@@ -36,7 +34,7 @@ def nearest_neighbours(features: np.ndarray, k: int, block: int = 1024) -> tuple
     indices = np.empty((n, k), np.int64)
     row_max = np.empty(n)
     for start in range(0, n, block):
-        d = _squared(features[start : start + block], features)
+        d = squared_euclidean(features[start : start + block], features)
         rows = np.arange(len(d))
         d[rows, start + rows] = 0.0  # the exact self distance (rounding can leave a tiny positive)
         row_max[start : start + len(d)] = d.max(axis=1)
@@ -87,7 +85,7 @@ def reciprocal_vectors(
     rows = np.repeat(np.arange(n), np.diff(expanded.indptr))
     cols = expanded.indices
     scaled = np.empty(len(rows))
-    step = max(1, (1 << 24) // max(features.shape[1], 1))
+    step = max(1, (1 << 21) // max(features.shape[1], 1))  # pairs per chunk: 2 x 16 MiB of gathered rows
     for start in range(0, len(rows), step):
         r, c = rows[start : start + step], cols[start : start + step]
         a, b = features[r], features[c]
@@ -131,7 +129,7 @@ def rerank_blocks(
     k1: int = 20,
     k2: int = 6,
     lam: float = 0.3,
-    block: int = 256,
+    block: int = 64,
 ) -> Iterator[tuple[slice, np.ndarray]]:
     """Re-ranked query x gallery distances, ``block`` queries at a time (as :func:`distance_blocks`):
     ``(1 - lam) * jaccard + lam * scaled squared distance``, the encoding built on queries and gallery."""
@@ -141,7 +139,7 @@ def rerank_blocks(
     columns = np.arange(n_query, len(features))
     for start in range(0, n_query, block):
         rows = np.arange(start, min(start + block, n_query))
-        original = _squared(features[rows], features[columns])
+        original = squared_euclidean(features[rows], features[columns])
         original /= np.where(row_max[rows] > 0, row_max[rows], 1.0)[:, None]
         jaccard = jaccard_rows(vectors, rows, columns)
         yield slice(rows[0], rows[-1] + 1), (1 - lam) * jaccard + lam * original

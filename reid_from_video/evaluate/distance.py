@@ -11,13 +11,17 @@ from reid_from_video.embed.base import normalize_rows
 METRICS = ("cosine", "euclidean")
 
 
+def squared_euclidean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """All squared L2 distances between the rows of ``a`` and ``b`` (rounding below 0 clipped)."""
+    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T, 0.0)
+
+
 def pairwise_distances(query: np.ndarray, gallery: np.ndarray, metric: str) -> np.ndarray:
     """``cosine``: 1 - cos; ``euclidean``: the plain L2 distance (as ``pdist2`` in the MARS code)."""
     if metric == "cosine":
         return 1.0 - normalize_rows(query) @ normalize_rows(gallery).T
     if metric == "euclidean":
-        squared = (query**2).sum(1)[:, None] + (gallery**2).sum(1)[None, :] - 2 * query @ gallery.T
-        return np.sqrt(np.maximum(squared, 0.0))
+        return np.sqrt(squared_euclidean(query, gallery))
     raise ValueError(f"metric must be one of {METRICS}, not {metric!r}")
 
 

@@ -9,7 +9,6 @@ per frame, pooled here). Distances go query block by query block, so memory stay
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,6 @@ from reid_from_video.evaluate.ranking import AP_MODES, RankingResult, rank_chunk
 from reid_from_video.io.atomic import atomic_write, write_json
 from reid_from_video.io.mars import load_mars
 from reid_from_video.io.store import TrackletStore
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -47,7 +44,9 @@ class EvaluateConfig:
         "trapezoid", "average precision: trapezoid (official MARS/Market code) or step (torchreid)"
     )
     ranks: list[int] = option([1, 5, 10, 20], "CMC ranks reported")
-    block: int = option(1024, "queries per distance block (memory: block x gallery)")
+    block: int = option(
+        1024, "queries per plain distance block (memory: block x gallery); re-ranking uses 64"
+    )
     query_seed: int = option(0, "seed choosing the query tracklets of a store (one per identity and camera)")
     rerank: RerankConfig = section(RerankConfig, "k-reciprocal re-ranking")
     plots: bool = option(True, "write cmc.png")
@@ -89,12 +88,11 @@ def _store_tracklets(root: Path, query_seed: int) -> TrackletSet:
     counts = counts.sort_values(["camera", "track", "n", "gt_id"], ascending=[True, True, False, True])
     identity = counts.drop_duplicates(["camera", "track"]).set_index(["camera", "track"])["gt_id"]
     frames = known.sort_values(["camera", "track", "frame"])
-    grouped = frames.groupby(["camera", "track"], sort=True)["path"]
-    keys = list(grouped.groups)
-    paths = [[str(store.resolve(p)) for p in grouped.get_group(k)] for k in keys]
-    ids = identity.loc[keys].to_numpy(np.int64)
-    cameras = np.array([camera for camera, _ in keys])
-    return TrackletSet(paths, tracklet_protocol(ids, cameras, query_seed), f"tracklet store ({root})")
+    paths = frames.groupby(["camera", "track"], sort=True)["path"].agg(list)
+    ids = identity.loc[paths.index].to_numpy(np.int64)
+    cameras = paths.index.get_level_values("camera").to_numpy()
+    resolved = [[str(store.resolve(p)) for p in rows] for rows in paths]
+    return TrackletSet(resolved, tracklet_protocol(ids, cameras, query_seed), f"tracklet store ({root})")
 
 
 def load_features(path: str | Path, tracklets: TrackletSet) -> np.ndarray:
@@ -134,7 +132,7 @@ def evaluate_features(features: np.ndarray, protocol: Protocol, config: Evaluate
         from reid_from_video.kreciprocal import rerank_blocks  # scipy.sparse work only when asked for
 
         rr = config.rerank
-        blocks = rerank_blocks(query, gallery, rr.k1, rr.k2, rr.lam, min(config.block, 256))
+        blocks = rerank_blocks(query, gallery, rr.k1, rr.k2, rr.lam)
     else:
         blocks = distance_blocks(query, gallery, config.metric, config.block)
     ap, first = np.empty(len(query)), np.empty(len(query), np.int64)
@@ -158,12 +156,11 @@ def run_evaluate(
     tracklets = load_tracklets(data, config.query_seed)
     if (embed is None) == (features_path is None):
         raise ConfigError("give a model or a features file (one of them)")
-    if features_path is not None:
+    if embed is None:
         features = load_features(features_path, tracklets)
+    elif not all(tracklets.paths):
+        raise InputError(Path(data), "no image paths for the tracklets (structure only): give --features")
     else:
-        if not all(tracklets.paths):
-            raise InputError(Path(data), "no image paths for the tracklets (structure only): give --features")
-        assert embed is not None
         features = tracklet_features(tracklets.paths, embed, config.frames_per_tracklet, config.batch_size)
     result = evaluate_features(features, tracklets.protocol, config)
     return report(result, tracklets, config), result

@@ -6,7 +6,6 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -51,9 +50,7 @@ def tracklet_features(
     Images are read by a few threads while the model runs; an unreadable image is an error naming it.
     """
     chosen = [[p[i] for i in chosen_frames(len(p), frames_per_tracklet)] for p in paths]
-    lengths = [len(c) for c in chosen]
-    if any(n == 0 for n in lengths):
-        raise InputError(Path("."), "a tracklet has no frames to embed")
+    lengths = [len(c) for c in chosen]  # pool_frames rejects a tracklet without frames
     flat = [p for c in chosen for p in c]
     rows: list[np.ndarray] = []
     batches = [flat[i : i + batch_size] for i in range(0, len(flat), batch_size)]

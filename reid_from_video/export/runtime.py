@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +56,6 @@ class ModelCard:
         if card.colour not in ("RGB", "BGR"):
             raise InputError(path, f"colour must be RGB or BGR, not {card.colour!r}")
         return card
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        extra = data.pop("extra")
-        return {**data, **extra}
 
 
 def card_path(model_path: Path) -> Path:
@@ -122,8 +117,6 @@ class ReidModel:
             else:
                 rows.append(self._run(chunk))
         return normalize_rows(np.concatenate(rows).reshape(len(crops), -1)).astype(np.float32)
-
-    __call__ = embed
 
 
 def _load_onnx(path: Path, card: ModelCard | None, device: str) -> ReidModel:
