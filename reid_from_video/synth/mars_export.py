@@ -44,10 +44,8 @@ class MarsExport:
     images: int
 
 
-def tracklets_from_gt(
-    gt: pd.DataFrame, camera: int, width: int, height: int, cfg: MarsExportConfig
-) -> list[dict]:
-    """The tracklets of one camera's gt: dicts with pid, camera, frames and the clipped boxes."""
+def tracklets_from_gt(gt: pd.DataFrame, width: int, height: int, cfg: MarsExportConfig) -> list[dict]:
+    """The tracklets of one camera's gt: dicts with pid, frames and the clipped boxes."""
     x0 = np.clip(gt["x"].to_numpy(), 0, width)
     y0 = np.clip(gt["y"].to_numpy(), 0, height)
     x1 = np.clip(gt["x"].to_numpy() + gt["w"].to_numpy(), 0, width)
@@ -65,14 +63,7 @@ def tracklets_from_gt(
                 if len(piece) >= cfg.min_frames:
                     part = rows.iloc[piece]
                     boxes = part[["x0", "y0", "x1", "y1"]].to_numpy()
-                    tracklets.append(
-                        {
-                            "pid": int(pid),
-                            "camera": camera,
-                            "frames": part["frame"].to_numpy(),
-                            "boxes": boxes,
-                        }
-                    )
+                    tracklets.append({"pid": int(pid), "frames": part["frame"].to_numpy(), "boxes": boxes})
     return tracklets
 
 
@@ -136,7 +127,7 @@ def write_mars(
     rows: dict[str, list[list[int]]] = {}
     n_images = 0
     for number, cam in enumerate(cameras, start=1):
-        tracklets = tracklets_from_gt(gts[cam.name], number, cam.width, cam.height, config)
+        tracklets = tracklets_from_gt(gts[cam.name], cam.width, cam.height, config)
         # T numbers per (pid, camera), in time order; crops wanted per frame.
         wanted: dict[int, list[tuple[str, np.ndarray]]] = {}
         track_no: dict[int, int] = {}

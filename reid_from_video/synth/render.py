@@ -30,7 +30,7 @@ from reid_from_video.io.atomic import atomic_write_bytes, write_json
 from reid_from_video.io.mot import MOT_COLUMNS, SeqInfo, write_mot, write_seqinfo
 from reid_from_video.synth.background import make_background
 from reid_from_video.synth.camera import PhotometricFilter
-from reid_from_video.synth.figure import COVERED, draw_figure
+from reid_from_video.synth.figure import draw_figure
 from reid_from_video.synth.motion import STEP_M
 from reid_from_video.synth.world import World, _rng
 
@@ -124,7 +124,7 @@ class CameraRenderer:
         inside = np.zeros(n, np.int64)
         for k, (_, ident, fx, fy, hpx, phase, swing, facing) in enumerate(people):
             fig = draw_figure(world.looks[ident - 1], fx, fy, hpx, phase, swing, facing)
-            mask = fig.alpha >= COVERED
+            mask = fig.mask
             rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
             if rows.size == 0:
                 continue

@@ -10,14 +10,14 @@ free identity, preferring the least used, so that every identity appears and man
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from reid_from_video.synth.appearance import Look, make_looks
 from reid_from_video.synth.camera import CameraSpec, random_camera
-from reid_from_video.synth.config import SynthConfig, parse_size
+from reid_from_video.synth.config import SynthConfig
 from reid_from_video.synth.motion import SIDES, Path, plan_path
 
 FORMAT = "reid_from_video.synth/1"
@@ -70,7 +70,6 @@ class World:
     visits: list[Visit]
     train_ids: list[int]
     test_ids: list[int]
-    frame_times: np.ndarray = field(repr=False)
 
     def visits_of_camera(self, camera: int) -> list[Visit]:
         return [v for v in self.visits if v.camera == camera]
@@ -94,7 +93,7 @@ class World:
             "fps": c.fps,
             "seconds": c.seconds,
             "frames": c.n_frames,
-            "size": list(parse_size(c.size)),
+            "size": [c.width, c.height],
             "cameras": [rounded(cam.to_dict()) for cam in self.cameras],
             "identities": [
                 {
@@ -242,10 +241,12 @@ def _schedule(
 
 def plan_world(config: SynthConfig) -> World:
     """The whole plan for ``config`` (deterministic in ``config.seed``)."""
-    width, height = parse_size(config.size)
     seed = config.seed
     style = int(_rng(seed, 1).integers(3))
-    cameras = [random_camera(_rng(seed, 1, k), k, width, height, style) for k in range(1, config.cameras + 1)]
+    cameras = [
+        random_camera(_rng(seed, 1, k), k, config.width, config.height, style)
+        for k in range(1, config.cameras + 1)
+    ]
     looks, similar = make_looks(_rng(seed, 2), config.identities, config.n_similar_pairs)
     edges = make_topology(_rng(seed, 3), config.cameras, config.seconds)
 
@@ -267,5 +268,4 @@ def plan_world(config: SynthConfig) -> World:
     n_test = int(np.clip(round(config.identities * config.test_fraction), 1, config.identities - 1))
     test = sorted(int(i) for i in split_rng.choice(ids, n_test, replace=False))
     train = sorted(set(ids.tolist()) - set(test))
-    frame_times = np.arange(config.n_frames) / config.fps
-    return World(config, cameras, looks, similar, edges, visits, train, test, frame_times)
+    return World(config, cameras, looks, similar, edges, visits, train, test)
