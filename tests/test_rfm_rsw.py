@@ -174,7 +174,7 @@ def test_nothing_matched_gives_nan_and_strict_json():
 
 
 def test_to_dict_is_json_ready():
-    rates = NoiseRates(1.5, 1.25, 5, 4, 3, 2, 1 / 3, {1: 3, 2: 1}, {2: 1, 3: 1})
+    rates = NoiseRates(1.5, 1.25, 5, 3, {1: 3, 2: 1}, {2: 1, 3: 1})
     document = json.loads(json.dumps(rates.to_dict(), allow_nan=False))
     assert document == rates.to_dict()
     assert document["q_histogram"] == {"1": 3, "2": 1} and document["tracklets_matched"] == 4
@@ -218,7 +218,7 @@ def test_noise_rates_rejects_bad_input():
 
 
 def test_q_histogram_round_trip(tmp_path):
-    rates = NoiseRates(1.9, 1.4, 10, 8, 6, 5, 1 / 6, {1: 6, 2: 1, 4: 1}, {1: 3, 2: 2})
+    rates = NoiseRates(1.9, 1.4, 10, 6, {1: 6, 2: 1, 4: 1}, {1: 3, 2: 2})
     path = tmp_path / "out" / "q.json"
     save_q_histogram(path, rates, source="deepsort MOT17 FRCNN")
     assert load_q_histogram(path) == {1: 6, 2: 1, 4: 1}
@@ -231,7 +231,7 @@ def test_q_histogram_round_trip(tmp_path):
     }
     assert [p.name for p in path.parent.iterdir()] == ["q.json"]  # no temporary file left
     with pytest.raises(ValueError, match="empty"):
-        save_q_histogram(tmp_path / "e.json", NoiseRates(math.nan, math.nan, 1, 0, 1, 0, 1.0, {}, {}))
+        save_q_histogram(tmp_path / "e.json", NoiseRates(math.nan, math.nan, 1, 1, {}, {}))
     assert not (tmp_path / "e.json").exists()
 
 

@@ -82,22 +82,32 @@ def _empty_pairs() -> pd.DataFrame:
 class NoiseRates:
     """rFM / rSW with the counts behind them (see the module docstring for the definitions).
 
-    ``tracklets`` and ``gt_ids`` are the totals (tracker ids in the result, pedestrian ids in the scored gt);
-    ``*_matched`` those that count after ``min_frames``. ``q_histogram`` maps ``|Q_i|`` to the number of
-    matched tracklets holding that many ids; ``fm_histogram`` maps a number of tracklets to the number of
-    matched gt ids found in that many tracklets. Both are sorted by key and have no zero entries.
-    ``unmatched_gt_share`` is the share of the ``gt_ids`` never matched (NaN when ``gt_ids`` is 0).
+    ``tracklets`` and ``gt_ids`` are the totals (tracker ids in the result, pedestrian ids in the scored gt).
+    ``q_histogram`` maps ``|Q_i|`` to the number of matched tracklets holding that many ids; ``fm_histogram``
+    maps a number of tracklets to the number of matched gt ids found in that many tracklets. Both are sorted
+    by key and have no zero entries. The matched counts (after ``min_frames``) and the share of gt ids never
+    matched follow from them.
     """
 
     rfm: float
     rsw: float
     tracklets: int
-    tracklets_matched: int
     gt_ids: int
-    gt_ids_matched: int
-    unmatched_gt_share: float
     q_histogram: dict[int, int]
     fm_histogram: dict[int, int]
+
+    @property
+    def tracklets_matched(self) -> int:
+        return sum(self.q_histogram.values())
+
+    @property
+    def gt_ids_matched(self) -> int:
+        return sum(self.fm_histogram.values())
+
+    @property
+    def unmatched_gt_share(self) -> float:
+        """The share of the ``gt_ids`` never matched (NaN when ``gt_ids`` is 0)."""
+        return (self.gt_ids - self.gt_ids_matched) / self.gt_ids if self.gt_ids else math.nan
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict that ``json.dumps`` writes as strict JSON: NaN -> None, histogram keys as strings."""
@@ -151,10 +161,7 @@ def noise_rates(pairs: pd.DataFrame, n_tracklets: int, n_gt_ids: int, min_frames
         rfm=incidences / matched_ids if matched_ids else math.nan,
         rsw=incidences / matched_tracklets if matched_tracklets else math.nan,
         tracklets=int(n_tracklets),
-        tracklets_matched=matched_tracklets,
         gt_ids=int(n_gt_ids),
-        gt_ids_matched=matched_ids,
-        unmatched_gt_share=(n_gt_ids - matched_ids) / n_gt_ids if n_gt_ids else math.nan,
         q_histogram=_histogram(q_sizes),
         fm_histogram=_histogram(fm_sizes),
     )
