@@ -34,16 +34,15 @@ from tqdm import tqdm
 from reid_from_video.config import option
 from reid_from_video.errors import InputError
 from reid_from_video.io.atomic import atomic_write, write_json
-from reid_from_video.io.mot import PEDESTRIAN, find_sequences, read_mot, read_seqinfo
+from reid_from_video.io.mot import find_sequences, read_mot, read_seqinfo
 from reid_from_video.noise import hota as hota_metric
 from reid_from_video.noise import rfm_rsw
 from reid_from_video.noise.clear import clear_metrics, motmetrics_events
-from reid_from_video.noise.preprocess import scored_boxes
+from reid_from_video.noise.preprocess import occluded_as_distractors, scored_boxes
 
 log = logging.getLogger(__name__)
 
 COMBINED = "COMBINED"
-DISTRACTOR = 8  # MOTChallenge class "distractor"
 
 
 @dataclass
@@ -185,19 +184,6 @@ def load_sequence(name: str, gt_file: Path, seqinfo: Path | None, result_file: P
 
 
 # -------------------------------------------------------------------------------------------- evaluation
-
-
-def occluded_as_distractors(gt: pd.DataFrame, min_visibility: float) -> pd.DataFrame:
-    """``gt`` with the pedestrians seen less than ``min_visibility`` (visibility known, >= 0) relabelled
-    as distractors (class 8), so the preprocessing neither scores them nor counts boxes on them as FP."""
-    if min_visibility <= 0:
-        return gt
-    hidden = (gt["cls"] == PEDESTRIAN) & (gt["vis"] >= 0) & (gt["vis"] < min_visibility)
-    if not hidden.any():
-        return gt
-    gt = gt.copy()
-    gt.loc[hidden, "cls"] = DISTRACTOR
-    return gt
 
 
 def _clear_row(row: pd.Series) -> dict[str, float]:

@@ -11,6 +11,10 @@ The rule (MOT16/17/20; MOT15 has no classes, so only the flag applies):
 
 With preprocessing off, the ground truth is every row whose consider flag is set (any class) and no tracker
 box is removed: what motmetrics' ``eval_motchallenge`` app does.
+
+Before the rule, :func:`occluded_as_distractors` can turn the pedestrians seen less than a given visibility
+into distractors (``rfv mot-eval min_visibility=...``, off by default), so that the rule neither scores them
+nor counts tracker boxes on them as false positives.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reid_from_video.io.mot import BOX_COLUMNS, DISTRACTOR_CLASSES, pedestrians
+from reid_from_video.io.mot import BOX_COLUMNS, DISTRACTOR_CLASSES, PEDESTRIAN, pedestrians
 from reid_from_video.noise.boxes import frame_slices, iou_xywh
 
 # TrackEval compares IoU with the threshold up to float rounding: 0.5 - eps still matches.
 EPS = np.finfo(float).eps
+DISTRACTOR = 8  # MOTChallenge class "distractor", one of DISTRACTOR_CLASSES
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,19 @@ class Scored:
     gt: pd.DataFrame
     result: pd.DataFrame
     removed: int
+
+
+def occluded_as_distractors(gt: pd.DataFrame, min_visibility: float) -> pd.DataFrame:
+    """``gt`` with the pedestrians seen less than ``min_visibility`` (visibility known, >= 0) relabelled
+    as distractors (class 8), so the preprocessing neither scores them nor counts boxes on them as FP."""
+    if min_visibility <= 0:
+        return gt
+    hidden = (gt["cls"] == PEDESTRIAN) & (gt["vis"] >= 0) & (gt["vis"] < min_visibility)
+    if not hidden.any():
+        return gt
+    gt = gt.copy()
+    gt.loc[hidden, "cls"] = DISTRACTOR
+    return gt
 
 
 def by_frame(table: pd.DataFrame) -> pd.DataFrame:
