@@ -24,7 +24,6 @@ import pandas as pd
 import scipy.io
 
 from reid_from_video.errors import InputError
-from reid_from_video.io.atomic import atomic_write, atomic_write_bytes
 from reid_from_video.io.mot import read_mot
 from reid_from_video.io.store import crop_box, resize_crop
 from reid_from_video.io.video import Camera, discover_cameras, iter_frames
@@ -152,7 +151,7 @@ def write_mars(
                 ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, config.jpeg_quality])
                 path = tmp / rel
                 path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write_bytes(path, data.tobytes())
+                path.write_bytes(data.tobytes())  # plain writes: the whole tree is renamed when complete
                 n_images += 1
         if wanted:
             missing = min(wanted)
@@ -169,15 +168,14 @@ def write_mars(
             )
         tracks[split].sort(key=lambda track: track[:3])
         ordered = [name for *_, tr_names in tracks[split] for name in tr_names]
-        with atomic_write(info / f"{split}_name.txt") as handle:
-            handle.write("\n".join(ordered) + "\n")
+        (info / f"{split}_name.txt").write_text("\n".join(ordered) + "\n", encoding="utf-8")
         ends = np.cumsum([len(tr_names) for *_, tr_names in tracks[split]])
         rows[split] = [
             [int(end) - len(tr_names) + 1, int(end), pid, camera]
             for (pid, camera, _, tr_names), end in zip(tracks[split], ends, strict=True)
         ]
         table = np.array(rows[split], np.float64)
-        atomic_write_bytes(info / f"tracks_{split}_info.mat", _mat_bytes(f"track_{split}_info", table))
+        (info / f"tracks_{split}_info.mat").write_bytes(_mat_bytes(f"track_{split}_info", table))
 
     test = np.array(rows["test"], np.int64)
     rng = np.random.default_rng([seed, 8])
@@ -191,7 +189,7 @@ def write_mars(
             options = mine[test[mine, 3] == camera]
             queries.append(int(options[rng.integers(len(options))]) + 1)
     query = np.array(sorted(queries), np.float64).reshape(1, -1)
-    atomic_write_bytes(info / "query_IDX.mat", _mat_bytes("query_IDX", query))
+    (info / "query_IDX.mat").write_bytes(_mat_bytes("query_IDX", query))
 
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
