@@ -29,6 +29,7 @@ import pandas as pd  # noqa: E402
 
 from reid_from_video.io.mot import MOT_COLUMNS, read_mot, read_seqinfo, write_mot  # noqa: E402
 from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, run_mot_eval  # noqa: E402
+from reid_from_video.tracking.camera import Backfill  # noqa: E402
 from trackers import DeepSort, DeepSortConfig  # noqa: E402
 
 SEQUENCES = [f"MOT17-{n:02d}-SDP" for n in (2, 4, 5, 9, 10, 11, 13)]
@@ -67,7 +68,7 @@ def load(data: Path, name: str) -> tuple[int, int, dict[int, np.ndarray]]:
 
 def run_ours(frames: dict, first: int, last: int, fps: float, score_min: float, config: DeepSortConfig):
     tracker = DeepSort(config, fps=fps)
-    rows, pending, seconds = [], {}, 0.0
+    rows, backfill, seconds = [], Backfill(), 0.0
     empty = np.zeros((0, 5))
     for k in range(first, last + 1):
         d = frames.get(k, empty)
@@ -76,12 +77,7 @@ def run_ours(frames: dict, first: int, last: int, fps: float, score_min: float, 
         out = tracker.update(d[:, :4], d[:, 4])
         seconds += time.perf_counter() - t0
         for i, box, ok in zip(out.ids, out.boxes, out.confirmed, strict=True):
-            row = (k, int(i), *box, 1.0, -1, -1.0)
-            if not ok:
-                pending.setdefault(int(i), []).append(row)
-                continue
-            rows.extend(pending.pop(int(i), []))
-            rows.append(row)
+            rows.extend(backfill.release(int(i), (k, int(i), *box, 1.0, -1, -1.0), ok))
     return rows, seconds
 
 

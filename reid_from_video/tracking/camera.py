@@ -75,7 +75,7 @@ def track_camera(source: Source, config: TrackConfig, out: Path, position: int =
     store = TrackletStore(out)
     writer = store.camera_writer(source.name, config.crops)
     rows: list[tuple] = []
-    pending: dict[int, list[tuple]] = {}  # tentative tracks' rows, written if the track is confirmed
+    backfill = Backfill(config.backfill)
     counts = {"frames": 0, "detections": 0, "crops": 0}
     bar = tqdm(
         total=source.frame_count // config.video.stride,
@@ -107,16 +107,10 @@ def track_camera(source: Source, config: TrackConfig, out: Path, position: int =
                 written = boxes[det] if det >= 0 and config.output_box == "detection" else box
                 crop_box = boxes[det] if det >= 0 else None  # crops of real detections only
                 row = (index, int(track_id), time_s, *written, float(score), crop_box, image)
-                if not confirmed:
-                    if config.backfill:
-                        pending.setdefault(int(track_id), []).append(row)
-                    continue
-                for earlier in pending.pop(int(track_id), []):
-                    counts["crops"] += _write(earlier, rows, writer, config.save_crops)
-                counts["crops"] += _write(row, rows, writer, config.save_crops)
-            if len(pending) > 4 * len(tracker.tracks) + 16:  # forget rows of tracks that died tentative
-                alive = {t.track_id for t in tracker.tracks}
-                pending = {k: v for k, v in pending.items() if k in alive}
+                for ready in backfill.release(int(track_id), row, confirmed):
+                    counts["crops"] += _write(ready, rows, writer, config.save_crops)
+            if len(backfill.pending) > 4 * len(tracker.tracks) + 16:  # rows of tracks that died tentative
+                backfill.keep_only({t.track_id for t in tracker.tracks})
             times["embed"] += t1 - t0
             times["track"] += t2 - t1
             times["write"] += time.perf_counter() - t2
@@ -141,6 +135,26 @@ def track_camera(source: Source, config: TrackConfig, out: Path, position: int =
         "stage_seconds": dict(times),
         "stage_frames_per_s": {k: counts["frames"] / v for k, v in times.items() if k in STAGES and v > 0},
     }
+
+
+class Backfill:
+    """Rows of tentative tracks held back, released (oldest first) with the row that confirms the track."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.pending: dict[int, list] = {}
+
+    def release(self, track_id: int, row: object, confirmed: bool) -> list:
+        """The rows to write now: none for a tentative track, else its held rows and ``row``."""
+        if not confirmed:
+            if self.enabled:
+                self.pending.setdefault(track_id, []).append(row)
+            return []
+        return [*self.pending.pop(track_id, []), row]
+
+    def keep_only(self, alive: set[int]) -> None:
+        """Forget the rows of tracks no longer alive (deleted while tentative)."""
+        self.pending = {k: v for k, v in self.pending.items() if k in alive}
 
 
 def _write(row: tuple, rows: list[tuple], writer: CameraWriter, save_crops: bool) -> int:
