@@ -209,6 +209,8 @@ def render_camera(
     if not writer.isOpened():
         raise RuntimeError(f"OpenCV cannot write {config.codec} video to {tmp}")
     seq = out / "gt" / cam.name
+    if config.frames:
+        (seq / "img1").mkdir(parents=True, exist_ok=True)
     rows: list[tuple] = []
     try:
         for frame in range(1, config.n_frames + 1):
@@ -216,7 +218,6 @@ def render_camera(
             writer.write(rendered.image)
             if config.frames:
                 ok, data = cv2.imencode(".jpg", rendered.image, [cv2.IMWRITE_JPEG_QUALITY, 95])
-                (seq / "img1").mkdir(parents=True, exist_ok=True)
                 atomic_write_bytes(seq / "img1" / f"{frame:06d}.jpg", data.tobytes())
             for k in np.flatnonzero(rendered.in_frame):
                 rows.append((frame, rendered.ids[k], *rendered.boxes[k], rendered.visibility[k]))
