@@ -4,7 +4,7 @@ No peer exists for this stage, so it prints absolute wall times and frames per s
 (render + videos + gt + MARS export + contact sheet), and the rendering alone (MARS and sheet off). The
 target is about a minute or less on 2 CPU cores.
 
-    python benchmarks/bench_synth.py [--workers 0] [KEY=VALUE ...]
+    python benchmarks/bench_synth.py [KEY=VALUE ...]      e.g. workers=1 seconds=30
 """
 
 from __future__ import annotations
