@@ -85,10 +85,10 @@ def track_camera(source: Source, config: TrackConfig, out: Path, position: int =
         leave=True,
         disable=not config.progress,
     )
-    frames = frames_of(source, config, needs_pixels)
+    batches = _batches(frames_of(source, config, needs_pixels), config.detector.batch)
     while True:
         t0 = time.perf_counter()
-        batch = next(_batches(frames, config.detector.batch), None)
+        batch = next(batches, None)
         times["read"] += time.perf_counter() - t0
         if batch is None:
             break
