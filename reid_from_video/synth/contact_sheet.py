@@ -37,11 +37,10 @@ def make_contact_sheet(
     rows = []
     for cam in discover_cameras(world_dir / "videos"):
         gt = read_mot(world_dir / "gt" / cam.name / "gt" / "gt.txt", kind="gt")
-        wanted = set(_pick_frames(gt, cam.frame_count, samples))
         tiles = []
-        for frame in iter_frames(cam):
-            if frame.index not in wanted:
-                continue
+        # Only the picked frames are decoded (the reader seeks to each), not the whole video again.
+        picked = [(cam.time_of(i), cam.time_of(i + 1)) for i in _pick_frames(gt, cam.frame_count, samples)]
+        for frame in (f for start, end in picked for f in iter_frames(cam, start_s=start, end_s=end)):
             image = frame.image.copy()
             for row in gt[gt["frame"] == frame.index].itertuples():
                 colour = _colour(int(row.id))
