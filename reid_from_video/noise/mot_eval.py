@@ -306,8 +306,7 @@ def write_outputs(
 ) -> list[Path]:
     """summary.json, summary.csv, q_histogram.json (the combined |Q_i| histogram, for the MARS simulator)
     and histograms.png into ``out``; every file written atomically. Returns the paths written."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out)  # atomic_write creates it
     written = [out / "summary.json", out / "summary.csv"]
     write_json(written[0], report)
     with atomic_write(written[1]) as handle:

@@ -115,8 +115,7 @@ def measured_rates(pieces: pd.DataFrame) -> NoiseRates:
 
 def write_simulation(simulation: Simulation, out: str | Path, report: dict[str, Any]) -> list[Path]:
     """Write ``index.csv`` (a tracklet store index), ``pieces.csv`` and ``simulate.json`` under ``out``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out)  # atomic_write creates it
     index_path, pieces_path, report_path = out / "index.csv", out / "pieces.csv", out / "simulate.json"
     write_index_table(index_path, simulation.index)
     with atomic_write(pieces_path) as handle:
