@@ -16,7 +16,7 @@ from pathlib import Path
 
 from reid_from_video.config import load_config
 from reid_from_video.io.mot import read_mot, write_mot
-from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, run_mot_eval
+from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, run_mot_eval, summary_frame
 from reid_from_video.tracking import TrackConfig, run_track
 
 SCALE = 0.625  # 480 / 768
@@ -47,20 +47,11 @@ def main() -> int:
     scaled.parent.mkdir(parents=True, exist_ok=True)
     write_mot(scaled, gt, kind="gt")
     report, _ = run_mot_eval(scaled, args.out / "mot" / f"{video.stem}.txt", MotEvalConfig(plots=False))
-    part = report[COMBINED]
-    clear, noise = part["clear"], part["noise"]
-    result = {
-        "MOTA": clear["mota"],
-        "IDF1": clear["idf1"],
-        "IDSW": clear["num_switches"],
-        "rFM": noise["rfm"],
-        "rSW": noise["rsw"],
-        "tracks": noise["tracklets"],
-        "gt_ids": noise["gt_ids"],
-    }
+    columns = ["MOTA", "IDF1", "IDSW", "rFM", "rSW", "tracklets", "gt_ids"]
+    result = summary_frame(report).loc[COMBINED, columns]
     camera = (summary["cameras"] or [json.loads((args.out / "summary.json").read_text())["cameras"]])[0]
     stage_fps = {k: round(v, 1) for k, v in camera.get("stage_frames_per_s", {}).items()}
-    print(json.dumps(result, indent=1))
+    print(json.dumps(result.to_dict(), indent=1))
     print(f"frames/s per stage: {stage_fps}; overall {camera.get('frames_per_s', 0):.1f} frames/s")
     return 0
 
