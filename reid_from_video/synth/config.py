@@ -6,9 +6,10 @@ import re
 from dataclasses import dataclass
 
 from reid_from_video.config import option, section
+from reid_from_video.io.mars import CAMERAS
 
 _SIZE = re.compile(r"\s*(\d+)\s*[xX]\s*(\d+)\s*")
-MARS_MAX_CAMERAS = 6  # MARS image names hold the camera as one digit, and io.mars accepts cameras 1..6
+MARS_MAX_CAMERAS = CAMERAS[-1]  # MARS image names hold the camera as one digit, and io.mars accepts 1..6
 
 
 def parse_size(text: str) -> tuple[int, int]:
