@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from reid_from_video import __version__
-from reid_from_video.commands import COMMANDS, Command
+from reid_from_video.commands import COMMANDS
 from reid_from_video.config import describe_config, dump_config, load_config
 from reid_from_video.errors import RfvError
 
-__all__ = ["COMMANDS", "Command", "build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "main"]
 
 log = logging.getLogger("reid_from_video")
 

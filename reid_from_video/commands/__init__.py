@@ -8,6 +8,6 @@ from reid_from_video.commands import (  # noqa: F401  (registration)
     synth,
     track,
 )
-from reid_from_video.commands.registry import COMMANDS, Command, command
+from reid_from_video.commands.registry import COMMANDS
 
-__all__ = ["COMMANDS", "Command", "command"]
+__all__ = ["COMMANDS"]
