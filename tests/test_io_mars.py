@@ -11,7 +11,7 @@ import scipy.io
 from conftest import need
 
 from reid_from_video.errors import InputError
-from reid_from_video.io.mars import frames_table, load_mars, parse_mars_name, summary
+from reid_from_video.io.mars import frames_table, load_mars, mars_name, parse_mars_name, summary
 
 # --- the real MARS info files -------------------------------------------------------------------------------
 
@@ -177,6 +177,13 @@ def test_summary_synthetic(tree):
 
 
 # --- parse_mars_name ----------------------------------------------------------------------------------------
+
+
+def test_mars_name_round_trip():
+    for pid, camera, track, frame in [(1, 1, 2, 3), (-1, 6, 10, 120), (1500, 3, 1234, 7)]:
+        name = mars_name(pid, camera, track, frame)
+        assert name == _name(pid, camera, track, frame)
+        assert parse_mars_name(name) == (pid, camera, track, frame)
 
 
 def test_parse_mars_name():

@@ -66,6 +66,16 @@ def parse_mars_name(name: str) -> tuple[int, int, int, int]:
     return _parse_file_name(Path(name).name)
 
 
+def mars_name(pid: int, camera: int, track_no: int, frame: int) -> str:
+    """The image name :func:`parse_mars_name` reads: ``(1, 1, 2, 3)`` -> ``"0001C1T0002F003.jpg"``."""
+    return f"{person_folder(pid)}C{camera}T{track_no:04d}F{frame:03d}.jpg"
+
+
+def person_folder(pid: int) -> str:
+    """The ``bbox_*/`` sub-folder (and name prefix) of a person: ``"0001"``, or ``"00-1"`` for distractors."""
+    return "00-1" if pid == DISTRACTOR_PID else f"{pid:04d}"
+
+
 def _parse_file_name(name: str) -> tuple[int, int, int, int]:
     # Without the Path round trip: this runs once per image (1.19 million in MARS).
     match = _NAME.fullmatch(name)

@@ -24,6 +24,7 @@ import pandas as pd
 import scipy.io
 
 from reid_from_video.errors import InputError
+from reid_from_video.io.mars import mars_name, person_folder
 from reid_from_video.io.mot import read_mot
 from reid_from_video.io.store import crop_box, resize_crop
 from reid_from_video.io.video import Camera, discover_cameras, iter_frames
@@ -138,12 +139,10 @@ def write_mars(
                 )
             split = split_of[pid]
             track_no[pid] = track_no.get(pid, 0) + 1
-            tr_names = [
-                f"{pid:04d}C{number}T{track_no[pid]:04d}F{k:03d}.jpg" for k in range(1, len(tr["frames"]) + 1)
-            ]
+            tr_names = [mars_name(pid, number, track_no[pid], k) for k in range(1, len(tr["frames"]) + 1)]
             tracks[split].append((pid, number, track_no[pid], tr_names))
             for frame, box, name in zip(tr["frames"], tr["boxes"], tr_names, strict=True):
-                wanted.setdefault(int(frame), []).append((f"bbox_{split}/{pid:04d}/{name}", box))
+                wanted.setdefault(int(frame), []).append((f"bbox_{split}/{person_folder(pid)}/{name}", box))
         for frame in iter_frames(cam):
             for rel, (bx0, by0, bx1, by1) in wanted.pop(frame.index, []):
                 crop = crop_box(frame.image, bx0, by0, bx1 - bx0, by1 - by0)
