@@ -35,6 +35,5 @@ def _run_inspect(args: argparse.Namespace, config: Any) -> None:
     report = inspect_path(args.path, config)
     print(format_report(report))
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
         write_json(args.out / "inspect.json", report)
         finish_outputs([args.out / "inspect.json"], config, args.out)
