@@ -1,0 +1,1 @@
+"""Training labels from tracklets: TAUDL's SSTT sampling, TMC's isolation + association."""
