@@ -1,7 +1,8 @@
 """k-reciprocal encoding and Jaccard distance (Zhong et al., CVPR 2017), from a sparse top-k neighbour graph.
 
-The published re-ranking code holds several N x N dense matrices; here every step is a sparse matrix with
-about k1 entries per row, so N can be in the tens of thousands. Given features x_1..x_N:
+The published re-ranking code holds several N x N dense matrices; here every step works on neighbour lists
+and sparse rows with about k1 entries, in torch, so the same code runs chunked on the CPU and fast on a GPU,
+and N can be in the tens of thousands. Given features x_1..x_N:
 
 1. d(i, j) = squared Euclidean distance divided by the largest d(i, .) of row i (the published scaling);
 2. N(i, k): the k + 1 nearest (i itself first); R(i, k) = {j in N(i, k): i in N(j, k)}, the k-reciprocal set;
@@ -10,117 +11,222 @@ about k1 entries per row, so N can be in the tens of thousands. Given features x
 4. V(i, j) = exp(-d(i, j)) on R*(i), rows summing to 1; with k2 > 1, V(i) is replaced by the mean of V(j)
    over j in N(i, k2 - 1) (local query expansion);
 5. Jaccard distance: 1 - sum_k min(V(i,k), V(j,k)) / sum_k max(V(i,k), V(j,k)), i.e. 1 - m / (2 - m) with
-   m the sum of minima (rows sum to 1); 1 for pairs sharing no neighbour.
+   m the sum of minima (rows sum to 1); 1 for pairs sharing no neighbour. Rows of it come from an inverted
+   index (the rows holding each column), a block of rows at a time.
 
 Re-ranking (:func:`rerank_blocks`) mixes it with the scaled original distance:
-``(1 - lambda) * jaccard + lambda * d``.
+``(1 - lambda) * jaccard + lambda * d``. Clustering (:mod:`reid_from_video.labels.cluster`) takes
+:func:`jaccard_block` rows and keeps only the small distances.
+
+Everything is float64 by default: float32 distances can swap near-tied neighbours and change the sets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
+import torch
 
 from reid_from_video.evaluate.distance import squared_euclidean
 
+# Elements gathered at a time (pairs of feature rows, inverted-index expansions): bounds the working memory.
+_GATHER_BUDGET = 1 << 23
 
-def nearest_neighbours(features: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+
+@dataclass(frozen=True)
+class Encoding:
+    """The k-reciprocal encoding V as sparse rows (COO sorted by row, then column) plus an inverted index.
+
+    ``row_ptr[i]:row_ptr[i + 1]`` are the entries of row i; ``by_column`` lists the entries sorted by column
+    and ``column_ptr`` delimits each column in it. ``nearest`` are the neighbour lists (self first) and
+    ``row_max`` the largest squared distance of each row (the scale of d).
+    """
+
+    rows: torch.Tensor
+    cols: torch.Tensor
+    vals: torch.Tensor
+    row_ptr: torch.Tensor
+    by_column: torch.Tensor
+    column_ptr: torch.Tensor
+    nearest: torch.Tensor
+    row_max: torch.Tensor
+
+    @property
+    def n(self) -> int:
+        return len(self.row_max)
+
+    @property
+    def nnz(self) -> int:
+        return len(self.vals)
+
+
+def as_tensor(
+    features: np.ndarray | torch.Tensor, device: str = "cpu", dtype: torch.dtype = torch.float64
+) -> torch.Tensor:
+    """Features as a 2-d tensor of ``dtype`` on ``device``."""
+    tensor = torch.as_tensor(features).to(device=device, dtype=dtype)
+    if tensor.ndim != 2 or len(tensor) == 0:
+        raise ValueError(f"features must be a non-empty 2-d array, not of shape {tuple(tensor.shape)}")
+    return tensor
+
+
+def nearest_neighbours(
+    features: torch.Tensor, k: int, block: int = 1024
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(indices, row maxima): the ``k + 1`` nearest of every row by squared Euclidean distance (nearest
-    first, ties by index) and the largest squared distance of every row, computed ``block`` rows at a time."""
+    first, ties by index) and the largest squared distance of every row, ``block`` rows at a time."""
     n = len(features)
     k = min(k + 1, n)
-    indices = np.empty((n, k), np.int64)
-    row_max = np.empty(n)
+    indices = torch.empty((n, k), dtype=torch.int64, device=features.device)
+    row_max = torch.empty(n, dtype=features.dtype, device=features.device)
     for start in range(0, n, block):
         d = squared_euclidean(features[start : start + block], features)
-        rows = np.arange(len(d))
+        rows = torch.arange(len(d), device=d.device)
         d[rows, start + rows] = 0.0  # the exact self distance (rounding can leave a tiny positive)
-        row_max[start : start + len(d)] = d.max(axis=1)
-        part = np.argpartition(d, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (len(d), 1))
-        # Sort the k candidates by (distance, index): a stable order whatever argpartition returned.
-        keys = np.take_along_axis(d, part, axis=1)
-        order = np.lexsort((part, keys), axis=1)
-        indices[start : start + len(d)] = np.take_along_axis(part, order, axis=1)
+        row_max[start : start + len(d)] = d.max(dim=1).values
+        values, part = torch.topk(d, k, dim=1, largest=False, sorted=False)
+        # Order the k candidates by (distance, index): stable whatever order topk returned.
+        by_index = torch.argsort(part, dim=1)
+        part, values = part.gather(1, by_index), values.gather(1, by_index)
+        order = torch.sort(values, dim=1, stable=True).indices
+        indices[start : start + len(d)] = part.gather(1, order)
     return indices, row_max
 
 
-def _membership(indices: np.ndarray, n: int) -> sp.csr_matrix:
-    """Boolean sparse matrix: row i has ones at ``indices[i]``."""
-    rows = np.repeat(np.arange(len(indices)), indices.shape[1])
-    data = np.ones(indices.size, bool)
-    return sp.csr_matrix((data, (rows, indices.ravel())), shape=(n, n))
+def _reciprocal_mask(nearest: torch.Tensor, k: int, block: int) -> torch.Tensor:
+    """Boolean (N, k + 1): ``nearest[i, t]`` (one of the k + 1 nearest of i) has i among its own k + 1."""
+    head = nearest[:, : k + 1]
+    mask = torch.empty(head.shape, dtype=torch.bool, device=head.device)
+    for start in range(0, len(head), block):
+        ids = torch.arange(start, min(start + block, len(head)), device=head.device)
+        mask[ids] = (head[head[ids]] == ids[:, None, None]).any(dim=-1)
+    return mask
 
 
-def _reciprocal(indices: np.ndarray, k: int, n: int) -> sp.csr_matrix:
-    """R(i, k) as a boolean sparse matrix: j in the k + 1 nearest of i and i in those of j."""
-    member = _membership(indices[:, : k + 1], n)
-    return member.multiply(member.T).tocsr().astype(bool)
+def _expanded_sets(
+    nearest: torch.Tensor, k1: int, half: int, block: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rows, cols) of R*(i) for every i (step 3), sorted by row then column, no duplicates."""
+    full, full_mask = nearest[:, : k1 + 1], _reciprocal_mask(nearest, k1, block)
+    halves, half_mask = nearest[:, : half + 1], _reciprocal_mask(nearest, half, block)
+    half_size = half_mask.sum(dim=1).to(torch.float64)
+    all_rows, all_cols = [], []
+    for start in range(0, len(nearest), block):
+        ids = slice(start, min(start + block, len(nearest)))
+        members = torch.where(full_mask[ids], full[ids], -1)  # R(i, k1), -1 = not a member
+        candidates = full[ids]
+        sets, in_set = halves[candidates], half_mask[candidates]  # R(c, k1/2) of every c: (B, k1+1, h+1)
+        shared = ((sets[..., None] == members[:, None, None, :]).any(dim=-1) & in_set).sum(dim=-1)
+        accepted = full_mask[ids] & (shared > (2 / 3) * half_size[candidates])
+        extension = torch.where(accepted[..., None] & in_set, sets, -1).flatten(1)
+        merged = torch.sort(torch.cat([members, extension], dim=1), dim=1).values
+        keep = merged >= 0
+        keep[:, 1:] &= merged[:, 1:] != merged[:, :-1]
+        rows, slots = keep.nonzero(as_tuple=True)
+        all_rows.append(rows + start)
+        all_cols.append(merged[rows, slots])
+    return torch.cat(all_rows), torch.cat(all_cols)
 
 
-def reciprocal_vectors(
-    features: np.ndarray, k1: int = 20, k2: int = 6, block: int = 1024
-) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-    """(V, nearest, row_max): the k-reciprocal encoding V (sparse N x N, rows summing to 1, after query
-    expansion with ``k2``), the neighbour indices and the row maxima used to scale distances."""
-    features = np.ascontiguousarray(features, np.float64)
+def _set_distances(
+    features: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, block: int
+) -> torch.Tensor:
+    """Squared distances of the pairs (rows[p], cols[p]), ``rows`` sorted: a block of full distance rows at
+    a time (a matrix product beats gathering the pairs' feature rows several times over)."""
     n = len(features)
-    if n == 0:
-        raise ValueError("no features")
+    row_ptr = _pointers(rows, n)
+    out = torch.empty(len(rows), dtype=features.dtype, device=features.device)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        first, last = int(row_ptr[start]), int(row_ptr[stop])
+        d = squared_euclidean(features[start:stop], features)
+        out[first:last] = d[rows[first:last] - start, cols[first:last]]
+    out[rows == cols] = 0.0
+    return out
+
+
+def _coalesce(rows: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor, n: int) -> tuple[torch.Tensor, ...]:
+    """Sum the values of repeated (row, col) keys; entries sorted by row then column."""
+    keys, inverse = torch.unique(rows * n + cols, sorted=True, return_inverse=True)
+    summed = torch.zeros(len(keys), dtype=vals.dtype, device=vals.device).index_add_(0, inverse, vals)
+    return keys // n, keys % n, summed
+
+
+def _pointers(keys: torch.Tensor, n: int) -> torch.Tensor:
+    """CSR-style pointers of sorted ``keys`` in 0..n-1."""
+    ptr = torch.zeros(n + 1, dtype=torch.int64, device=keys.device)
+    ptr[1:] = torch.cumsum(torch.bincount(keys, minlength=n), dim=0)
+    return ptr
+
+
+def encode(features: torch.Tensor, k1: int = 20, k2: int = 6, block: int = 1024) -> Encoding:
+    """The k-reciprocal encoding of ``features`` (a tensor on the device that should do the work)."""
+    n = len(features)
     nearest, row_max = nearest_neighbours(features, max(k1, k2), block)
     k1, half = min(k1, n - 1), min(int(np.around(k1 / 2)), n - 1)
-    r_full = _reciprocal(nearest, k1, n)
-    r_half = _reciprocal(nearest, half, n)
-    # Candidates c in R(i, k1) whose R(c, k1/2) overlaps R(i, k1) by more than 2/3 of |R(c, k1/2)|.
-    overlap = r_full.astype(np.float64) @ r_half.T.astype(np.float64)
-    overlap = overlap.multiply(r_full).tocsr()  # only c in R(i, k1)
-    half_size = np.asarray(r_half.sum(axis=1)).ravel().astype(np.float64)
-    overlap.data = (overlap.data > (2 / 3) * half_size[overlap.indices]).astype(np.float64)
-    overlap.eliminate_zeros()
-    expanded = ((r_full.astype(np.float64) + overlap @ r_half.astype(np.float64)) > 0).tocsr()
-    expanded.sort_indices()
-
-    # Weights exp(-d(i, j)) on the expanded sets, d scaled by the row maximum.
-    rows = np.repeat(np.arange(n), np.diff(expanded.indptr))
-    cols = expanded.indices
-    scaled = np.empty(len(rows))
-    step = max(1, (1 << 21) // max(features.shape[1], 1))  # pairs per chunk: 2 x 16 MiB of gathered rows
-    for start in range(0, len(rows), step):
-        r, c = rows[start : start + step], cols[start : start + step]
-        a, b = features[r], features[c]
-        d = np.maximum((a * a).sum(1) + (b * b).sum(1) - 2 * (a * b).sum(1), 0.0)
-        d[r == c] = 0.0
-        scaled[start : start + step] = d / np.where(row_max[r] > 0, row_max[r], 1.0)
-    weights = np.exp(-scaled)
-    sums = np.bincount(rows, weights=weights, minlength=n)
-    vectors = sp.csr_matrix((weights / sums[rows], (rows, cols)), shape=(n, n))
-    if k2 > 1:
-        expansion = sp.csr_matrix(
-            (np.full(n * k2, 1.0 / k2), (np.repeat(np.arange(n), k2), nearest[:, :k2].ravel())), shape=(n, n)
-        )
-        vectors = (expansion @ vectors).tocsr()
-    vectors.sort_indices()
-    return vectors, nearest, row_max
+    rows, cols = _expanded_sets(nearest, k1, half, block)
+    scale = torch.where(row_max > 0, row_max, torch.ones_like(row_max))
+    weights = torch.exp(-_set_distances(features, rows, cols, block) / scale[rows])
+    sums = torch.zeros(n, dtype=weights.dtype, device=weights.device).index_add_(0, rows, weights)
+    vals = weights / sums[rows]
+    if k2 > 1:  # V(i) <- mean of V(j) over the k2 nearest j (i itself first)
+        row_ptr = _pointers(rows, n)
+        sources = nearest[:, :k2].reshape(-1)
+        counts = row_ptr[sources + 1] - row_ptr[sources]
+        targets = torch.arange(n, device=rows.device).repeat_interleave(k2).repeat_interleave(counts)
+        at = _ranges(row_ptr[sources], counts)
+        rows, cols, vals = _coalesce(targets, cols[at], vals[at] / k2, n)
+    by_column = torch.sort(cols, stable=True).indices
+    return Encoding(
+        rows=rows,
+        cols=cols,
+        vals=vals,
+        row_ptr=_pointers(rows, n),
+        by_column=by_column,
+        column_ptr=_pointers(cols[by_column], n),
+        nearest=nearest,
+        row_max=row_max,
+    )
 
 
-def jaccard_rows(vectors: sp.csr_matrix, rows: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
-    """Dense Jaccard distances of ``rows`` to ``columns`` (default: all) from the encoding V."""
-    n = vectors.shape[0]
-    columns = np.arange(n) if columns is None else np.asarray(columns)
-    by_column = vectors.tocsc()
-    sub = vectors[rows].tocoo()
-    # For every nonzero V(r, k), every nonzero V(j, k) of the same k adds min(V(r, k), V(j, k)) to (r, j).
-    counts = np.diff(by_column.indptr)[sub.col]
+def _ranges(starts: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Concatenated ``arange(start, start + count)`` for every pair."""
     total = int(counts.sum())
-    first = np.repeat(by_column.indptr[sub.col], counts)
-    offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    at = first + offset
-    target_row = np.repeat(sub.row, counts)
-    minima = np.minimum(np.repeat(sub.data, counts), by_column.data[at])
-    shared = np.bincount(target_row * n + by_column.indices[at], weights=minima, minlength=len(rows) * n)
-    shared = shared.reshape(len(rows), n)[:, columns]
-    return 1.0 - shared / (2.0 - shared)
+    offsets = torch.arange(total, device=counts.device) - (
+        torch.cumsum(counts, 0) - counts
+    ).repeat_interleave(counts)
+    return starts.repeat_interleave(counts) + offsets
+
+
+def jaccard_block(encoding: Encoding, start: int, stop: int) -> torch.Tensor:
+    """Dense Jaccard distances of rows ``start:stop`` to all N rows, shape (stop - start, N).
+
+    For every entry V(r, k) of the block and every entry V(j, k) of the same column k, min(V(r, k), V(j, k))
+    is added to (r, j): the work is the sum over the block's entries of their column's length, done in
+    chunks of bounded size.
+    """
+    n = encoding.n
+    first, last = int(encoding.row_ptr[start]), int(encoding.row_ptr[stop])
+    shared = torch.zeros((stop - start) * n, dtype=encoding.vals.dtype, device=encoding.vals.device)
+    columns = encoding.cols[first:last]
+    counts = encoding.column_ptr[columns + 1] - encoding.column_ptr[columns]
+    ends = torch.cumsum(counts, 0).cpu()
+    chunk_first = 0
+    while chunk_first < last - first:
+        # Entries [chunk_first, chunk_last) of the block expand to at most the budget (at least one entry).
+        limit = (int(ends[chunk_first - 1]) if chunk_first else 0) + _GATHER_BUDGET
+        chunk_last = max(chunk_first + 1, int(torch.searchsorted(ends, limit, right=True)))
+        entries = slice(first + chunk_first, first + chunk_last)
+        chunk_counts = counts[chunk_first:chunk_last]
+        at = encoding.by_column[_ranges(encoding.column_ptr[encoding.cols[entries]], chunk_counts)]
+        minima = torch.minimum(encoding.vals[entries].repeat_interleave(chunk_counts), encoding.vals[at])
+        target = (encoding.rows[entries] - start).repeat_interleave(chunk_counts) * n + encoding.rows[at]
+        shared.index_add_(0, target, minima)
+        chunk_first = chunk_last
+    shared = shared.view(stop - start, n)
+    return (1.0 - shared / (2.0 - shared)).clip(min=0.0)  # rounding can leave -1e-16 for equal rows
 
 
 def rerank_blocks(
@@ -130,16 +236,17 @@ def rerank_blocks(
     k2: int = 6,
     lam: float = 0.3,
     block: int = 64,
+    device: str = "cpu",
 ) -> Iterator[tuple[slice, np.ndarray]]:
     """Re-ranked query x gallery distances, ``block`` queries at a time (as :func:`distance_blocks`):
     ``(1 - lam) * jaccard + lam * scaled squared distance``, the encoding built on queries and gallery."""
-    features = np.concatenate([query, gallery]).astype(np.float64)
+    features = as_tensor(np.concatenate([query, gallery]), device)
     n_query = len(query)
-    vectors, _, row_max = reciprocal_vectors(features, k1, k2)
-    columns = np.arange(n_query, len(features))
+    encoding = encode(features, k1, k2)
+    gallery_features = features[n_query:]
+    scale = torch.where(encoding.row_max > 0, encoding.row_max, torch.ones_like(encoding.row_max))
     for start in range(0, n_query, block):
-        rows = np.arange(start, min(start + block, n_query))
-        original = squared_euclidean(features[rows], features[columns])
-        original /= np.where(row_max[rows] > 0, row_max[rows], 1.0)[:, None]
-        jaccard = jaccard_rows(vectors, rows, columns)
-        yield slice(rows[0], rows[-1] + 1), (1 - lam) * jaccard + lam * original
+        stop = min(start + block, n_query)
+        original = squared_euclidean(features[start:stop], gallery_features) / scale[start:stop, None]
+        jaccard = jaccard_block(encoding, start, stop)[:, n_query:]
+        yield slice(start, stop), ((1 - lam) * jaccard + lam * original).cpu().numpy()

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import need
+from reference_kreciprocal import dense_jaccard
 
 from reid_from_video.cli import main
 from reid_from_video.errors import InputError
@@ -152,38 +153,9 @@ def test_mars_protocol_on_real_test_structure(shared_data):
 
 def dense_rerank(query, gallery, k1, k2, lam):
     """The published k-reciprocal re-ranking (Zhong et al. 2017), with dense N x N matrices."""
-    feats = np.concatenate([query, gallery]).astype(np.float64)
-    n_query, n = len(query), len(feats)
-    sq = (feats**2).sum(1)
-    dist = np.maximum(sq[:, None] + sq[None, :] - 2 * feats @ feats.T, 0)
-    np.fill_diagonal(dist, 0)
-    dist = np.transpose(dist / np.max(dist, axis=0))
-    v = np.zeros((n, n))
-    rank = np.argsort(dist, axis=1, kind="stable")
-
-    def reciprocal(i, k):
-        forward = rank[i, : k + 1]
-        backward = rank[forward, : k + 1]
-        return forward[np.where(backward == i)[0]]
-
-    for i in range(n):
-        kri = reciprocal(i, k1)
-        expansion = kri
-        for c in kri:
-            ckri = reciprocal(c, int(np.around(k1 / 2)))
-            if len(np.intersect1d(ckri, kri)) > 2 / 3 * len(ckri):
-                expansion = np.append(expansion, ckri)
-        expansion = np.unique(expansion)
-        weight = np.exp(-dist[i, expansion])
-        v[i, expansion] = weight / weight.sum()
-    if k2 != 1:
-        v = np.stack([v[rank[i, :k2]].mean(0) for i in range(n)])
-    jaccard = np.zeros((n_query, n))
-    for i in range(n_query):
-        minima = np.minimum(v[i][None, :], v).sum(1)
-        jaccard[i] = 1 - minima / (2 - minima)
-    final = jaccard * (1 - lam) + dist[:n_query] * lam
-    return final[:, n_query:]
+    jaccard, dist = dense_jaccard(np.concatenate([query, gallery]), k1, k2)
+    n_query = len(query)
+    return (jaccard[:n_query] * (1 - lam) + dist[:n_query] * lam)[:, n_query:]
 
 
 def test_sparse_rerank_equals_dense_reference():

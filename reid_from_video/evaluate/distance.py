@@ -11,9 +11,10 @@ from reid_from_video.embed.base import normalize_rows
 METRICS = ("cosine", "euclidean")
 
 
-def squared_euclidean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """All squared L2 distances between the rows of ``a`` and ``b`` (rounding below 0 clipped)."""
-    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T, 0.0)
+def squared_euclidean(a, b):
+    """All squared L2 distances between the rows of ``a`` and ``b`` (rounding below 0 clipped): numpy
+    arrays or torch tensors (on any device), whichever is given."""
+    return ((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T).clip(min=0.0)
 
 
 def pairwise_distances(query: np.ndarray, gallery: np.ndarray, metric: str) -> np.ndarray:

@@ -1,0 +1,154 @@
+"""DBSCAN on a sparse distance graph: k-reciprocal Jaccard (default) or cosine, with the data-dependent eps.
+
+The distance matrix is never held whole. Rows of it are computed a block at a time (on the GPU when there is
+one) and only the entries DBSCAN can use are kept: those within eps. With a fixed eps that is a plain
+filter. With the data-dependent eps (the mean of the smallest ``rho`` share of all pairwise distances
+(i < j, zeros left out), as in the MMT / TMC code) the blocks keep what lies below the running
+``k``-th smallest pairwise distance seen so far; eps is at most the final k-th smallest, so every entry
+within eps is kept, and the graph is pruned to eps at the end. Memory is a block of rows plus about
+``2 * rho`` of the pairs.
+
+DBSCAN then runs on the sparse graph (scikit-learn's, with ``metric="precomputed"``; the diagonal is stored
+as explicit zeros so that every point counts itself, as with a dense matrix): the labels equal those of
+DBSCAN on the dense matrix.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from reid_from_video.config import option
+from reid_from_video.detect.base import resolve_device
+from reid_from_video.kreciprocal import as_tensor, encode, jaccard_block
+
+DISTANCES = ("jaccard", "cosine")
+# Distances below this are rounding noise around an exact 0 (e.g. two tracklets with the same neighbours).
+ROUNDING = 1e-12
+
+
+@dataclass
+class ClusterConfig:
+    """How tracklet features become clusters (TMC's inter-tracklet association)."""
+
+    distance: str = option("jaccard", "jaccard: k-reciprocal Jaccard distance (k1, k2); cosine: 1 - cos")
+    k1: int = option(30, "k-reciprocal neighbourhood size (Jaccard distance)")
+    k2: int = option(6, "neighbours averaged in the local query expansion (Jaccard distance)")
+    eps: float = option(
+        0.0, "DBSCAN radius; 0: data-dependent, the mean of the smallest rho share of all pairwise distances"
+    )
+    rho: float = option(
+        1.6e-3, "share of the smallest pairwise distances averaged into the data-dependent eps"
+    )
+    min_samples: int = option(4, "DBSCAN: points within eps (itself included) that make a core point")
+    device: str = option("auto", "where the distances are computed: auto, cpu, cuda, cuda:1, ...")
+    block: int = option(512, "distance rows computed at a time (memory: block x N)")
+
+    def __post_init__(self) -> None:
+        if self.distance not in DISTANCES:
+            raise ValueError(f"distance must be one of {DISTANCES}, not {self.distance!r}")
+        if self.k1 < 1 or self.k2 < 1:
+            raise ValueError(f"k1 and k2 must be >= 1, got {self.k1}, {self.k2}")
+        if self.eps < 0:
+            raise ValueError(f"eps must be >= 0 (0: data-dependent), got {self.eps}")
+        if not 0 < self.rho < 1:
+            raise ValueError(f"rho must be in (0, 1), got {self.rho}")
+        if self.min_samples < 1 or self.block < 1:
+            raise ValueError(f"min_samples and block must be >= 1, got {self.min_samples}, {self.block}")
+
+
+@dataclass(frozen=True)
+class Clustering:
+    """Cluster labels (0..n_clusters-1, -1 for DBSCAN noise), the eps used, and what it cost."""
+
+    labels: np.ndarray
+    eps: float
+    graph_entries: int
+    seconds: float
+
+    @property
+    def n_clusters(self) -> int:
+        return int(self.labels.max()) + 1 if len(self.labels) else 0
+
+    @property
+    def n_noise(self) -> int:
+        return int((self.labels < 0).sum())
+
+
+def distance_rows(
+    features: np.ndarray | torch.Tensor, config: ClusterConfig
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """``(first row, block of full distance rows)`` over all rows, on the configured device."""
+    x = as_tensor(features, resolve_device(config.device))
+    n = len(x)
+    if config.distance == "jaccard":
+        encoding = encode(x, config.k1, config.k2, block=max(config.block, 256))
+        for start in range(0, n, config.block):
+            yield start, jaccard_block(encoding, start, min(start + config.block, n))
+    else:
+        x = x / x.norm(dim=1, keepdim=True).clamp(min=1e-12)
+        for start in range(0, n, config.block):
+            yield start, (1.0 - x[start : start + config.block] @ x.T).clip(min=0.0)
+
+
+def sparse_graph(
+    blocks: Iterator[tuple[int, torch.Tensor]], n: int, eps: float = 0.0, rho: float = 1.6e-3
+) -> tuple[sp.csr_matrix, float]:
+    """(graph, eps): the entries within eps of the distance rows in ``blocks`` as a sparse matrix with an
+    explicit zero diagonal; eps as given, or data-dependent when 0 (see the module docstring)."""
+    fixed = eps > 0
+    # At most this many pairwise distances can enter the data-dependent eps (zeros only lower the count).
+    budget = int(np.round(rho * n * (n - 1) / 2))
+    threshold = eps if fixed else float("inf")
+    smallest: torch.Tensor | None = None
+    nonzero_pairs = 0
+    kept_rows, kept_cols, kept_vals = [], [], []
+    for start, d in blocks:
+        rows = torch.arange(start, start + len(d), device=d.device)
+        d[rows - start, rows] = 0.0
+        d[d < ROUNDING] = 0.0
+        if not fixed:
+            upper = (torch.arange(n, device=d.device)[None, :] > rows[:, None]) & (d > 0)
+            nonzero_pairs += int(upper.sum())
+            candidates = d[upper & (d <= threshold)]
+            smallest = candidates if smallest is None else torch.cat([smallest, candidates])
+            if budget and len(smallest) > budget:
+                threshold = float(torch.kthvalue(smallest, budget).values)
+                smallest = smallest[smallest <= threshold]
+        r, c = torch.nonzero(d <= threshold, as_tuple=True)
+        kept_rows.append((r + start).cpu().numpy())
+        kept_cols.append(c.cpu().numpy())
+        kept_vals.append(d[r, c].cpu().numpy())
+    rows, cols, vals = (np.concatenate(part) for part in (kept_rows, kept_cols, kept_vals))
+    if not fixed:
+        top = int(np.round(rho * nonzero_pairs))
+        if top < 1:
+            raise ValueError(
+                f"{n} points give {nonzero_pairs} nonzero pairwise distances: too few for the data-dependent "
+                f"eps with rho={rho}; set eps"
+            )
+        eps = float(torch.sort(smallest).values[:top].double().mean())
+        within = vals <= eps
+        rows, cols, vals = rows[within], cols[within], vals[within]
+    return sp.csr_matrix((vals, (rows, cols)), shape=(n, n)), eps
+
+
+def dbscan(graph: sp.csr_matrix, eps: float, min_samples: int) -> np.ndarray:
+    """DBSCAN labels on a sparse precomputed distance graph (entries within eps, explicit zero diagonal)."""
+    from sklearn.cluster import DBSCAN  # sklearn's import is slow: only when clustering
+
+    return DBSCAN(eps=eps, min_samples=min_samples, metric="precomputed").fit_predict(graph)
+
+
+def cluster(features: np.ndarray | torch.Tensor, config: ClusterConfig) -> Clustering:
+    """DBSCAN of the rows of ``features`` under ``config``."""
+    start = time.perf_counter()
+    n = len(features)
+    graph, eps = sparse_graph(distance_rows(features, config), n, config.eps, config.rho)
+    labels = dbscan(graph, eps, config.min_samples)
+    return Clustering(labels.astype(np.int64), eps, graph.nnz, time.perf_counter() - start)

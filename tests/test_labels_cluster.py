@@ -1,0 +1,93 @@
+"""labels.cluster and the k-reciprocal encoding behind it: equal to the dense published algorithm."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from reference_kreciprocal import dense_eps, dense_jaccard
+from sklearn.cluster import DBSCAN
+from sklearn.metrics import adjusted_rand_score
+
+from reid_from_video.kreciprocal import as_tensor, encode, jaccard_block
+from reid_from_video.labels.cluster import ClusterConfig, cluster, distance_rows, sparse_graph
+
+
+def clustered(n: int, identities: int, dim: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, identities, n)
+    return rng.normal(size=(identities, dim))[ids] + noise * rng.normal(size=(n, dim)), ids
+
+
+@pytest.mark.parametrize(("k1", "k2", "block"), [(30, 6, 1024), (12, 1, 7), (20, 3, 64)])
+def test_sparse_jaccard_equals_dense_reference(k1, k2, block):
+    feats, _ = clustered(180, 25, 32, 0.8, seed=k1)
+    encoding = encode(as_tensor(feats), k1, k2, block=block)
+    ours = torch.cat([jaccard_block(encoding, s, min(s + 50, 180)) for s in range(0, 180, 50)]).numpy()
+    reference, _ = dense_jaccard(feats, k1, k2)
+    np.testing.assert_allclose(ours, reference, atol=1e-5)
+
+
+@pytest.mark.parametrize("distance", ["jaccard", "cosine"])
+def test_data_dependent_eps_and_dbscan_equal_dense(distance):
+    feats, _ = clustered(240, 30, 24, 0.7, seed=5)
+    config = ClusterConfig(distance=distance, k1=20, k2=6, rho=0.02, min_samples=3, block=37, device="cpu")
+    if distance == "jaccard":
+        dense, _ = dense_jaccard(feats, 20, 6)
+    else:
+        unit = feats / np.linalg.norm(feats, axis=1, keepdims=True)
+        dense = np.maximum(1 - unit @ unit.T, 0)
+    # Two rows with the same neighbours are at 0 +- 1e-16: both sides count that as the exact 0.
+    dense[dense < 1e-12] = 0
+    np.fill_diagonal(dense, 0)
+    eps = dense_eps(dense, 0.02)
+    graph, ours_eps = sparse_graph(distance_rows(feats, config), len(feats), 0.0, 0.02)
+    assert ours_eps == pytest.approx(eps, abs=1e-9)
+    # The graph holds exactly the pairs within eps (plus the diagonal), far fewer than N x N.
+    assert graph.nnz == int((dense <= eps).sum())
+    assert graph.nnz < 0.1 * dense.size
+    expected = DBSCAN(eps=eps, min_samples=3, metric="precomputed").fit_predict(dense)
+    result = cluster(feats, config)
+    np.testing.assert_array_equal(result.labels, expected)
+    assert result.n_clusters == expected.max() + 1 >= 10
+
+
+def test_fixed_eps_keeps_the_pairs_within_it():
+    feats, _ = clustered(120, 12, 16, 0.5, seed=2)
+    config = ClusterConfig(distance="cosine", eps=0.3, block=16, device="cpu")
+    unit = feats / np.linalg.norm(feats, axis=1, keepdims=True)
+    dense = np.maximum(1 - unit @ unit.T, 0)
+    np.fill_diagonal(dense, 0)
+    graph, eps = sparse_graph(distance_rows(feats, config), len(feats), 0.3)
+    assert eps == 0.3
+    np.testing.assert_allclose(graph.toarray()[dense <= 0.3], dense[dense <= 0.3], atol=1e-12)
+    assert graph.nnz == int((dense <= 0.3).sum())
+
+
+@pytest.mark.parametrize("distance", ["jaccard", "cosine"])
+def test_clustering_recovers_identities_and_marks_outliers(distance):
+    rng = np.random.default_rng(9)
+    ids = np.repeat(np.arange(40), 10)
+    feats = rng.normal(size=(40, 64))[ids] + 0.35 * rng.normal(size=(400, 64))
+    outliers = 6.0 * rng.normal(size=(5, 64))
+    # The policy's eps averages the smallest rho share of all pairs: rho about twice the share of
+    # same-identity pairs (2.3% here; MARS's 1.6e-3 is that share for its ~20 tracklets per identity).
+    config = ClusterConfig(distance=distance, rho=0.04, device="cpu")
+    result = cluster(np.concatenate([feats, outliers]), config)
+    assert adjusted_rand_score(ids, result.labels[:400]) > 0.95
+    assert (result.labels[400:] == -1).all()
+    assert 38 <= result.n_clusters <= 40 and result.n_noise == 5
+
+
+def test_too_few_points_for_the_data_dependent_eps():
+    with pytest.raises(ValueError, match="too few for the data-dependent eps"):
+        cluster(np.eye(5), ClusterConfig(distance="cosine", device="cpu"))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("distance", "euclid", "distance must be"), ("rho", 1.5, "rho"), ("eps", -1.0, "eps"), ("k1", 0, "k1")],
+)
+def test_config_checks(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        ClusterConfig(**{field: value})
