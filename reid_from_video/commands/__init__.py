@@ -3,6 +3,7 @@
 from reid_from_video.commands import (  # noqa: F401  (registration)
     evaluate,
     inspect,
+    label,
     mot_eval,
     simulate,
     synth,

@@ -1,0 +1,208 @@
+"""``rfv label``: a tracklet store -> training labels (TAUDL's SSTT or TMC's isolation + association) and a
+label-quality report whenever ground truth is known.
+
+Outputs in the label folder:
+
+* ``labels.csv``: camera, track[, sub_track], label (+ instant_s for SSTT): the labels table of the store
+  format, keyed as :func:`reid_from_video.io.store.check_labels` expects;
+* ``sub_tracks.csv`` (TMC): camera, track, frame, sub_track for every index row kept by isolation, so a
+  trainer can rebuild the sub-tracklets without running isolation again;
+* ``label_report.json`` and ``label_report.txt``: what was produced and, with gt, how good it is
+  (:mod:`reid_from_video.labels.quality`; SSTT adds the duplication rate and its sweep over P).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reid_from_video.config import option, section
+from reid_from_video.errors import InputError
+from reid_from_video.evaluate.features import EmbedFn, tracklet_features
+from reid_from_video.io.atomic import atomic_write, json_ready, write_json
+from reid_from_video.io.store import TrackletStore, check_labels
+from reid_from_video.labels.ground_truth import attach_gt_ids, tracklet_identity
+from reid_from_video.labels.quality import GT_SCOPES, format_quality, label_quality, row_labels
+from reid_from_video.labels.sstt import SsttConfig, duplication_rate, duplication_sweep, sample_tracklets
+from reid_from_video.labels.tmc import DROPPED, TmcConfig, tmc_labels
+
+METHODS = ("sstt", "tmc")
+HISTOGRAM = "histogram"  # --model value: colour histograms of the crops, no model file
+
+
+@dataclass
+class LabelConfig:
+    method: str = option("tmc", "sstt (TAUDL sparse space-time sampling) or tmc (isolation + association)")
+    sstt: SsttConfig = section(SsttConfig, "TAUDL's sparse space-time tracklet sampling")
+    sweep_periods: list[float] = option(
+        [1.0, 2.0, 4.0, 8.0, 16.0], "sstt with gt: the duplication rate is also reported for these P (s)"
+    )
+    tmc: TmcConfig = section(TmcConfig, "TMC's intra-tracklet isolation and inter-tracklet association")
+    gt_scope: str = option(
+        "global", "identity of a gt id: global (one person across cameras) or camera (MOT sequences)"
+    )
+    batch_size: int = option(128, "crops per model call when features come from --model")
+    device: str = option("auto", "where --model runs: auto, cpu, cuda, ...")
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
+        if self.gt_scope not in GT_SCOPES:
+            raise ValueError(f"gt_scope must be one of {GT_SCOPES}, not {self.gt_scope!r}")
+
+
+@dataclass(frozen=True)
+class LabelResult:
+    labels: pd.DataFrame
+    sub_tracks: pd.DataFrame | None
+    report: dict[str, Any]
+
+
+# ---------------------------------------------------------------------------------------------- features
+
+
+def read_row_features(path: str | Path, n_rows: int) -> np.ndarray:
+    """Frame features from a ``.npy`` file: one row per store index row, in index order."""
+    path = Path(path)
+    try:
+        features = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise InputError(path, f"cannot read as a .npy array: {error}") from None
+    if features.ndim != 2 or not np.issubdtype(features.dtype, np.floating):
+        raise InputError(path, f"expected a 2-d float array, found {features.dtype} {features.shape}")
+    if len(features) != n_rows:
+        raise InputError(path, f"{len(features)} rows, expected one per index row ({n_rows})")
+    if not np.isfinite(features).all():
+        raise InputError(path, "features hold NaN or infinite values")
+    return features
+
+
+def model_embedder(model: str | Path, config: LabelConfig) -> EmbedFn:
+    """``histogram`` (colour histograms of the crops) or a re-ID model file run by ReidModel."""
+    if str(model) == HISTOGRAM:
+        from reid_from_video.embed.base import EmbedderConfig
+        from reid_from_video.embed.histogram import HistogramEmbedder
+
+        histogram = HistogramEmbedder(EmbedderConfig(backend="histogram"))
+
+        def embed(crops: list[np.ndarray]) -> np.ndarray:
+            whole = [np.array([[0, 0, c.shape[1], c.shape[0]]], np.float64) for c in crops]
+            return np.concatenate([histogram.embed(c, box, 0) for c, box in zip(crops, whole, strict=True)])
+
+        return embed
+    from reid_from_video.export.runtime import ReidModel
+
+    loaded = ReidModel.load(model, config.device)
+    return lambda crops: loaded.embed(crops, batch_size=config.batch_size)
+
+
+def embed_rows(store: TrackletStore, index: pd.DataFrame, embed: EmbedFn, batch_size: int) -> np.ndarray:
+    """One feature row per index row, from its crop."""
+    missing = index["path"] == ""
+    if missing.any():
+        raise InputError(
+            store.index_path, f"{int(missing.sum())} index rows have no crop path: give --features"
+        )
+    paths = [[str(store.resolve(p))] for p in index["path"]]
+    return tracklet_features(paths, embed, frames_per_tracklet=0, batch_size=batch_size)
+
+
+# ----------------------------------------------------------------------------------------------- running
+
+
+def run_label(
+    store_path: str | Path,
+    config: LabelConfig,
+    features: np.ndarray | None = None,
+    embed: EmbedFn | None = None,
+    gt: str | Path | None = None,
+) -> LabelResult:
+    """Labels for the store at ``store_path``; TMC needs frame ``features`` (one row per index row) or an
+    ``embed`` function for the crops. ``gt``: a MOT gt folder to match the store's boxes against."""
+    start = time.perf_counter()
+    store = TrackletStore(store_path)
+    index = store.read_index()
+    if gt is not None:
+        index = attach_gt_ids(index, gt)
+    report: dict[str, Any] = {"store": str(store.root), "method": config.method, "index_rows": len(index)}
+    report["tracklets"] = int(len(index[["camera", "track"]].drop_duplicates()))
+    if config.method == "sstt":
+        labels, sub_tracks, sub_track = sample_tracklets(index, config.sstt), None, None
+        if index["gt_id"].notna().any():
+            identity = tracklet_identity(index)
+            report["duplication"] = duplication_rate(labels, identity)
+            sweep = duplication_sweep(index, config.sstt, config.sweep_periods, identity)
+            report["duplication_sweep"] = sweep.to_dict(orient="records")
+    else:
+        if features is None:
+            if embed is None:
+                raise ValueError("TMC needs appearance features: give frame features or a model")
+            features = embed_rows(store, index, embed, config.batch_size)
+        result = tmc_labels(index, features, config.tmc)
+        labels, sub_track = result.labels, result.sub_track
+        kept = sub_track != DROPPED
+        sub_tracks = index.loc[kept, ["camera", "track", "frame"]].assign(sub_track=sub_track[kept])
+        report["association"] = {
+            "eps": result.clustering.eps,
+            "clusters": result.clustering.n_clusters,
+            "unclustered": result.clustering.n_noise,
+            "graph_entries": result.clustering.graph_entries,
+            "seconds": result.clustering.seconds,
+        }
+    report["labels"] = int(labels["label"].nunique())
+    report["quality"] = label_quality(index, row_labels(index, labels, sub_track), sub_track, config.gt_scope)
+    report["seconds"] = time.perf_counter() - start
+    return LabelResult(labels, sub_tracks, json_ready(report))
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = [
+        f"{report['method']}: {report['labels']} labels from {report['tracklets']} tracklets "
+        f"({report['index_rows']} crops) of {report['store']} in {report['seconds']:.1f} s"
+    ]
+    if "association" in report:
+        a = report["association"]
+        lines.append(
+            f"association: eps {a['eps']:.4f}, {a['clusters']} clusters, {a['unclustered']} un-clustered"
+        )
+    if "duplication" in report:
+        d = report["duplication"]
+        lines.append(
+            f"per-camera duplication: {_pct(d['rate'])} of labels, {_pct(d['identity_rate'])} of "
+            "(camera, identity) pairs"
+        )
+        for row in report.get("duplication_sweep", []):
+            lines.append(
+                f"  P = {row['period_s']:g} s: {row['labels']} labels, {_pct(row['rate'])} duplicated"
+            )
+    lines.append(format_quality(report["quality"]))
+    return "\n".join(lines)
+
+
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.1f}%"
+
+
+def write_label_outputs(result: LabelResult, out: str | Path) -> list[Path]:
+    """labels.csv, sub_tracks.csv (TMC), label_report.json and .txt, each written atomically."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    labels_path = out / "labels.csv"
+    check_labels(result.labels, labels_path)
+    written = []
+    tables = [(labels_path, result.labels)]
+    if result.sub_tracks is not None:
+        tables.append((out / "sub_tracks.csv", result.sub_tracks))
+    for path, table in tables:
+        with atomic_write(path) as handle:
+            table.to_csv(handle, index=False)
+        written.append(path)
+    write_json(out / "label_report.json", result.report)
+    with atomic_write(out / "label_report.txt") as handle:
+        handle.write(format_report(result.report) + "\n")
+    return [*written, out / "label_report.json", out / "label_report.txt"]
