@@ -9,6 +9,7 @@ from reference_kreciprocal import dense_eps, dense_jaccard
 from sklearn.cluster import DBSCAN
 from sklearn.metrics import adjusted_rand_score
 
+from reid_from_video.errors import ConfigError
 from reid_from_video.kreciprocal import as_tensor, encode, jaccard_block
 from reid_from_video.labels.cluster import ClusterConfig, cluster, distance_rows, sparse_graph
 
@@ -82,7 +83,7 @@ def test_clustering_recovers_identities_and_marks_outliers(distance):
 
 
 def test_too_few_points_for_the_data_dependent_eps():
-    with pytest.raises(ValueError, match="too few for the data-dependent eps"):
+    with pytest.raises(ConfigError, match="too few for the data-dependent eps"):
         cluster(np.eye(5), ClusterConfig(distance="cosine", device="cpu"))
 
 

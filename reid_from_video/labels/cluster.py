@@ -25,6 +25,7 @@ import torch
 
 from reid_from_video.config import option
 from reid_from_video.detect.base import resolve_device
+from reid_from_video.errors import ConfigError
 from reid_from_video.kreciprocal import as_tensor, encode, jaccard_block
 
 DISTANCES = ("jaccard", "cosine")
@@ -128,7 +129,7 @@ def sparse_graph(
     if not fixed:
         top = int(np.round(rho * nonzero_pairs))
         if top < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"{n} points give {nonzero_pairs} nonzero pairwise distances: too few for the data-dependent "
                 f"eps with rho={rho}; set eps"
             )
