@@ -24,6 +24,7 @@ from reid_from_video.evaluate.ranking import AP_MODES, RankingResult, rank_chunk
 from reid_from_video.io.atomic import atomic_write, write_json
 from reid_from_video.io.mars import load_mars
 from reid_from_video.io.store import TrackletStore
+from reid_from_video.labels.ground_truth import tracklet_identity
 
 
 @dataclass
@@ -83,10 +84,7 @@ def _store_tracklets(root: Path, query_seed: int) -> TrackletSet:
         raise InputError(
             store.index_path, "no crop has a ground-truth id (gt_id): nothing to evaluate against"
         )
-    # A tracklet's identity: the gt id of most of its crops (ties: the smaller id).
-    counts = known.groupby(["camera", "track", "gt_id"]).size().rename("n").reset_index()
-    counts = counts.sort_values(["camera", "track", "n", "gt_id"], ascending=[True, True, False, True])
-    identity = counts.drop_duplicates(["camera", "track"]).set_index(["camera", "track"])["gt_id"]
+    identity = tracklet_identity(known)  # the gt id of most of its crops
     frames = known.sort_values(["camera", "track", "frame"])
     paths = frames.groupby(["camera", "track"], sort=True)["path"].agg(list)
     ids = identity.loc[paths.index].to_numpy(np.int64)
