@@ -1,0 +1,41 @@
+"""Re-ID networks: backbones (ResNet-50, ResNet-18, a tiny CPU net), pooling (avg, GeM), heads (BN-neck,
+identity classifier, TAUDL's per-camera branches) and :class:`ReidNet` built from a :class:`ModelConfig`."""
+
+from reid_from_video.models.backbones import BACKBONES, IMAGENET, NO_WEIGHTS, BackboneSpec, build_backbone
+from reid_from_video.models.heads import BNNeck, CameraClassifiers, Classifier, embedding_layer
+from reid_from_video.models.pooling import GEM_EPS, GEM_P, AvgPool, GeM, build_pooling
+from reid_from_video.models.reid_net import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ModelConfig,
+    ReidNet,
+    ReidOutput,
+    build_model,
+    classifier_sizes,
+    model_from_state,
+)
+
+__all__ = [
+    "BACKBONES",
+    "GEM_EPS",
+    "GEM_P",
+    "IMAGENET",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "NO_WEIGHTS",
+    "AvgPool",
+    "BNNeck",
+    "BackboneSpec",
+    "CameraClassifiers",
+    "Classifier",
+    "GeM",
+    "ModelConfig",
+    "ReidNet",
+    "ReidOutput",
+    "build_backbone",
+    "build_model",
+    "build_pooling",
+    "classifier_sizes",
+    "embedding_layer",
+    "model_from_state",
+]

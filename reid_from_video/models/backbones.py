@@ -1,0 +1,196 @@
+"""Backbones by name: ``build_backbone(name, weights, last_stride) -> (module, channels)``.
+
+A backbone maps an ``N x 3 x H x W`` image batch to an ``N x C x h x w`` feature map; pooling, neck and
+classifiers are :mod:`reid_from_video.models.pooling` and :mod:`reid_from_video.models.heads`.
+
+* ``resnet50`` (2048 channels, the papers' backbone) and ``resnet18`` (512): torchvision's ResNets without
+  their average pooling and ``fc``. Their state dict keys are torchvision's (``conv1.weight``,
+  ``layer1.0.conv1.weight``, ...), so an ImageNet state dict file of torchvision loads as it is.
+  ``last_stride=1`` (the re-ID default, Luo et al. "Bag of Tricks", CVPRW 2019) removes the stride of the
+  last stage: a 256 x 128 input gives a 16 x 8 map instead of 8 x 4.
+* ``tiny`` (192 channels, ~0.24 M parameters): four conv-BN-ReLU blocks with the ResNet's strides
+  (4, 8, 16, then 16 or 32), for tests and demos on a CPU. It has no pretrained weights.
+
+Weights (``weights``):
+
+* ``"none"``: random initialisation. For a backbone that re-ID normally starts from ImageNet (the ResNets)
+  a warning says so once, at build time.
+* ``"imagenet"``: torchvision's ImageNet weights (``ResNet50_Weights.IMAGENET1K_V1``, ...), fetched by
+  torchvision (from its cache, else the network). Without the network this fails with one error saying
+  which file to fetch elsewhere and give as a path.
+* anything else: the path of a state dict file (``torch.load(weights_only=True)``), e.g. torchvision's
+  ``resnet50-0676ba61.pth``. Its keys must match the backbone's exactly (an ImageNet ``fc.*`` is dropped);
+  a mismatch is one error naming the file.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from reid_from_video.errors import ConfigError, InputError
+
+NO_WEIGHTS = "none"
+IMAGENET = "imagenet"
+RESNET_LAYERS = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4")
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """How to build one backbone: ``build(last_stride)`` returns the (randomly initialised) module."""
+
+    build: Callable[[int], nn.Module]
+    channels: int
+    imagenet: str | None = None  # torchvision's weights name, for get_weight(); None: no pretrained weights
+    ignored_prefixes: tuple[str, ...] = ()  # keys of a pretrained state dict the backbone has no use for
+
+
+def _resnet(arch: str) -> Callable[[int], nn.Module]:
+    def build(last_stride: int) -> nn.Module:
+        import torchvision
+
+        net = getattr(torchvision.models, arch)(weights=None)
+        if last_stride == 1:
+            # The stride-2 convolutions of the last stage's first block (the 3x3 or first conv, and the
+            # downsample shortcut).
+            for module in net.layer4[0].modules():
+                if isinstance(module, nn.Conv2d) and module.stride == (2, 2):
+                    module.stride = (1, 1)
+        return nn.Sequential(OrderedDict((name, getattr(net, name)) for name in RESNET_LAYERS))
+
+    return build
+
+
+def _conv_block(cin: int, cout: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+TINY_WIDTHS = (32, 64, 96, 192)
+
+
+def _tiny(last_stride: int) -> nn.Module:
+    """Four conv-BN-ReLU blocks; the first followed by a max-pool, as a ResNet's stem (overall stride 4)."""
+    a, b, c, d = TINY_WIDTHS
+    stem = _conv_block(3, a, 2)
+    stem.append(nn.MaxPool2d(3, stride=2, padding=1))
+    blocks = OrderedDict(
+        block1=stem,
+        block2=_conv_block(a, b, 2),
+        block3=_conv_block(b, c, 2),
+        block4=_conv_block(c, d, last_stride),
+    )
+    net = nn.Sequential(blocks)
+    for module in net.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+    return net
+
+
+BACKBONES: dict[str, BackboneSpec] = {
+    "resnet50": BackboneSpec(_resnet("resnet50"), 2048, "ResNet50_Weights.IMAGENET1K_V1", ("fc.",)),
+    "resnet18": BackboneSpec(_resnet("resnet18"), 512, "ResNet18_Weights.IMAGENET1K_V1", ("fc.",)),
+    "tiny": BackboneSpec(_tiny, TINY_WIDTHS[-1]),
+}
+
+
+def build_backbone(
+    name: str, weights: str | None = NO_WEIGHTS, last_stride: int = 1
+) -> tuple[nn.Module, int]:
+    """The backbone ``name`` with its ``weights`` (see the module docstring) and its channel count.
+    ``weights=None``: random, silently (the caller loads a state dict next, e.g. a checkpoint)."""
+    spec = BACKBONES.get(name)
+    if spec is None:
+        raise ConfigError(f"unknown backbone {name!r}; known: {', '.join(BACKBONES)}")
+    if last_stride not in (1, 2):
+        raise ConfigError(f"last_stride must be 1 or 2, got {last_stride}")
+    module = spec.build(last_stride)
+    if weights is None:
+        pass
+    elif weights == NO_WEIGHTS:
+        if spec.imagenet is not None:
+            warnings.warn(
+                f"backbone {name} starts from random weights (weights=none): re-ID training from scratch "
+                f"is far worse than from ImageNet; give weights=imagenet or the path of torchvision's "
+                f"ImageNet state dict file",
+                UserWarning,
+                stacklevel=2,
+            )
+    elif weights == IMAGENET:
+        if spec.imagenet is None:
+            raise ConfigError(f"backbone {name} has no ImageNet weights; use weights=none or a state dict")
+        load_backbone_state(module, fetch_imagenet(spec.imagenet), spec.imagenet, name, spec.ignored_prefixes)
+    else:
+        path = Path(str(weights))
+        load_backbone_state(module, read_state_dict(path), path, name, spec.ignored_prefixes)
+    return module, spec.channels
+
+
+def fetch_imagenet(weights_name: str) -> dict[str, torch.Tensor]:
+    """torchvision's state dict ``weights_name`` (e.g. ``ResNet50_Weights.IMAGENET1K_V1``): from torch's hub
+    cache, else downloaded. Fails with one :class:`ConfigError` saying which file to give as a path."""
+    from torchvision.models import get_weight
+
+    weights = get_weight(weights_name)
+    try:
+        return weights.get_state_dict(progress=False, check_hash=True)
+    except Exception as error:  # URLError, OSError, a hash mismatch, ...: all mean "give a path"
+        filename = weights.url.rsplit("/", 1)[-1]
+        raise ConfigError(
+            f"weights=imagenet: cannot fetch torchvision's {weights_name} from {weights.url} "
+            f"({type(error).__name__}: {error}). Without the network, fetch that file elsewhere and give "
+            f"its path: weights=/path/to/{filename}"
+        ) from None
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict file (tensors only, ``torch.load(weights_only=True)``) onto the CPU."""
+    if not path.is_file():
+        raise InputError(path, "weights file not found (weights: none, imagenet, or a state dict file)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # unpickling, zip and I/O errors all mean: not a loadable state dict
+        raise InputError(path, f"cannot load as a state dict (torch.load, weights_only): {error}") from None
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise InputError(path, "not a state dict: expected a mapping of parameter names to tensors")
+    return dict(state)
+
+
+def load_backbone_state(
+    module: nn.Module,
+    state: Mapping[str, Any],
+    source: str | Path,
+    name: str,
+    ignored_prefixes: tuple[str, ...] = (),
+) -> None:
+    """Load ``state`` into ``module``, requiring the same keys and shapes (``ignored_prefixes`` dropped; a
+    missing BatchNorm ``num_batches_tracked`` is allowed, as torch allows it). Else one :class:`InputError`
+    naming ``source`` with the missing, unexpected and mis-shaped keys."""
+    state = {k: v for k, v in state.items() if not (ignored_prefixes and k.startswith(ignored_prefixes))}
+    expected = module.state_dict()
+    missing = sorted(k for k in expected.keys() - state.keys() if not k.endswith("num_batches_tracked"))
+    unexpected = sorted(state.keys() - expected.keys())
+    shapes = sorted(
+        f"{k} {tuple(state[k].shape)} in the file, {tuple(expected[k].shape)} in the model"
+        for k in expected.keys() & state.keys()
+        if tuple(state[k].shape) != tuple(expected[k].shape)
+    )
+    found = (("missing keys", missing), ("unexpected keys", unexpected), ("wrong shapes", shapes))
+    problems = [
+        f"{len(keys)} {what} ({', '.join(keys[:3])}{', ...' if len(keys) > 3 else ''})"
+        for what, keys in found
+        if keys
+    ]
+    if problems:
+        raise InputError(source, f"does not match the {name} backbone: {'; '.join(problems)}")
+    module.load_state_dict(state, strict=True)
