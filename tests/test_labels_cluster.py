@@ -29,10 +29,11 @@ def test_sparse_jaccard_equals_dense_reference(k1, k2, block):
     np.testing.assert_allclose(ours, reference, atol=1e-5)
 
 
-@pytest.mark.parametrize("distance", ["jaccard", "cosine"])
-def test_data_dependent_eps_and_dbscan_equal_dense(distance):
+@pytest.mark.parametrize(("distance", "rho"), [("jaccard", 0.02), ("cosine", 0.02), ("jaccard", 0.9)])
+def test_data_dependent_eps_and_dbscan_equal_dense(distance, rho):
+    """rho 0.9 reaches into the 16% of pairs sharing no neighbour (Jaccard exactly 1): counted, not held."""
     feats, _ = clustered(240, 30, 24, 0.7, seed=5)
-    config = ClusterConfig(distance=distance, k1=20, k2=6, rho=0.02, min_samples=3, block=37, device="cpu")
+    config = ClusterConfig(distance=distance, k1=20, k2=6, rho=rho, min_samples=3, block=37, device="cpu")
     if distance == "jaccard":
         dense, _ = dense_jaccard(feats, 20, 6)
     else:
@@ -41,16 +42,17 @@ def test_data_dependent_eps_and_dbscan_equal_dense(distance):
     # Two rows with the same neighbours are at 0 +- 1e-16: both sides count that as the exact 0.
     dense[dense < 1e-12] = 0
     np.fill_diagonal(dense, 0)
-    eps = dense_eps(dense, 0.02)
-    graph, ours_eps = sparse_graph(distance_rows(feats, config), len(feats), 0.0, 0.02)
+    eps = dense_eps(dense, rho)
+    graph, ours_eps = sparse_graph(distance_rows(feats, config), len(feats), 0.0, rho)
     assert ours_eps == pytest.approx(eps, abs=1e-9)
     # The graph holds exactly the pairs within eps (plus the diagonal), far fewer than N x N.
     assert graph.nnz == int((dense <= eps).sum())
-    assert graph.nnz < 0.1 * dense.size
     expected = DBSCAN(eps=eps, min_samples=3, metric="precomputed").fit_predict(dense)
     result = cluster(feats, config)
     np.testing.assert_array_equal(result.labels, expected)
-    assert result.n_clusters == expected.max() + 1 >= 10
+    if rho < 0.1:
+        assert graph.nnz < 0.1 * dense.size
+        assert result.n_clusters == expected.max() + 1 >= 10
 
 
 def test_fixed_eps_keeps_the_pairs_within_it():
@@ -83,7 +85,7 @@ def test_clustering_recovers_identities_and_marks_outliers(distance):
 
 
 def test_too_few_points_for_the_data_dependent_eps():
-    with pytest.raises(ConfigError, match="too few for the data-dependent eps"):
+    with pytest.raises(ConfigError, match="too few nonzero pairwise distances"):
         cluster(np.eye(5), ClusterConfig(distance="cosine", device="cpu"))
 
 

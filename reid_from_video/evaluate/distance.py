@@ -11,10 +11,13 @@ from reid_from_video.embed.base import normalize_rows
 METRICS = ("cosine", "euclidean")
 
 
-def squared_euclidean(a, b):
+def squared_euclidean(a, b, b_squared=None):
     """All squared L2 distances between the rows of ``a`` and ``b`` (rounding below 0 clipped): numpy
-    arrays or torch tensors (on any device), whichever is given."""
-    return ((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T).clip(min=0.0)
+    arrays or torch tensors (on any device), whichever is given. ``b_squared``: the squared norms of the
+    rows of ``b`` when the caller has them (a loop over blocks of ``a`` then computes them once)."""
+    if b_squared is None:
+        b_squared = (b * b).sum(1)
+    return ((a * a).sum(1)[:, None] + b_squared[None, :] - 2 * a @ b.T).clip(min=0.0)
 
 
 def pairwise_distances(query: np.ndarray, gallery: np.ndarray, metric: str) -> np.ndarray:

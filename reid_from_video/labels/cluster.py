@@ -101,42 +101,58 @@ def sparse_graph(
     blocks: Iterator[tuple[int, torch.Tensor]], n: int, eps: float = 0.0, rho: float = 1.6e-3
 ) -> tuple[sp.csr_matrix, float]:
     """(graph, eps): the entries within eps of the distance rows in ``blocks`` as a sparse matrix with an
-    explicit zero diagonal; eps as given, or data-dependent when 0 (see the module docstring)."""
+    explicit zero diagonal; eps as given, or data-dependent when 0 (see the module docstring).
+
+    For the data-dependent eps, ``threshold`` is the ``budget``-th smallest pairwise distance seen so far
+    and only the distances strictly below it are held: values equal to it are common (every Jaccard distance
+    of a pair sharing no neighbour is exactly 1) and are accounted for as copies of it, never stored.
+    """
     fixed = eps > 0
     # At most this many pairwise distances can enter the data-dependent eps (zeros only lower the count).
-    budget = int(np.round(rho * n * (n - 1) / 2))
-    threshold = eps if fixed else float("inf")
-    smallest: torch.Tensor | None = None
+    budget = max(int(np.round(rho * n * (n - 1) / 2)), 1)
+    threshold = float("inf")
+    smallest = torch.empty(0, dtype=torch.float64)
     nonzero_pairs = 0
     kept_rows, kept_cols, kept_vals = [], [], []
     for start, d in blocks:
         rows = torch.arange(start, start + len(d), device=d.device)
         d[rows - start, rows] = 0.0
         d[d < ROUNDING] = 0.0
-        if not fixed:
+        if fixed:
+            r, c = torch.nonzero(d <= eps, as_tuple=True)
+        else:
             upper = (torch.arange(n, device=d.device)[None, :] > rows[:, None]) & (d > 0)
             nonzero_pairs += int(upper.sum())
-            candidates = d[upper & (d <= threshold)]
-            smallest = candidates if smallest is None else torch.cat([smallest, candidates])
-            if budget and len(smallest) > budget:
+            smallest = torch.cat([smallest.to(d.device), d[upper & (d < threshold)]])
+            if len(smallest) >= budget:
                 threshold = float(torch.kthvalue(smallest, budget).values)
-                smallest = smallest[smallest <= threshold]
-        r, c = torch.nonzero(d <= threshold, as_tuple=True)
+                smallest = smallest[smallest < threshold]
+            r, c = torch.nonzero(d < threshold, as_tuple=True)
         kept_rows.append((r + start).cpu().numpy())
         kept_cols.append(c.cpu().numpy())
         kept_vals.append(d[r, c].cpu().numpy())
     rows, cols, vals = (np.concatenate(part) for part in (kept_rows, kept_cols, kept_vals))
     if not fixed:
-        top = int(np.round(rho * nonzero_pairs))
-        if top < 1:
-            raise ConfigError(
-                f"{n} points give {nonzero_pairs} nonzero pairwise distances: too few for the data-dependent "
-                f"eps with rho={rho}; set eps"
-            )
-        eps = float(torch.sort(smallest).values[:top].double().mean())
+        eps = _data_dependent_eps(smallest, threshold, int(np.round(rho * nonzero_pairs)), n, rho)
         within = vals <= eps
         rows, cols, vals = rows[within], cols[within], vals[within]
     return sp.csr_matrix((vals, (rows, cols)), shape=(n, n)), eps
+
+
+def _data_dependent_eps(smallest: torch.Tensor, threshold: float, top: int, n: int, rho: float) -> float:
+    """Mean of the ``top`` smallest pairwise distances: the held ones (all below ``threshold``), topped up
+    with copies of ``threshold`` (the ``budget``-th smallest, so there are enough of them)."""
+    if top < 1:
+        raise ConfigError(
+            f"{n} points give too few nonzero pairwise distances for the data-dependent eps with rho={rho}; "
+            "set eps"
+        )
+    values = torch.sort(smallest).values[:top].double()
+    eps = (float(values.sum()) + (top - len(values)) * threshold) / top
+    if len(values) < top and eps >= threshold:
+        # All of the smallest share one value: entries equal to it were not held, the graph would miss them.
+        raise ConfigError(f"the smallest {top} pairwise distances are all {threshold}: set eps")
+    return eps
 
 
 def dbscan(graph: sp.csr_matrix, eps: float, min_samples: int) -> np.ndarray:
