@@ -160,5 +160,8 @@ def test_quality_figures_by_hand():
     # Label 0 holds ids 5,5,6,5 (3 of 4 its majority), label 1 holds 5: purity 4 / 5.
     assert scores["purity"] == pytest.approx(0.8)
     assert scores["labels"] == 2 and scores["identities"] == 2 and scores["frames_without_gt"] == 1
+    # Leaving the switched frame (id 6) unlabelled: the 4 labelled frames are pure, 4 of 5 gt frames in all.
+    partial = label_scores(np.array([0, 0, -1, 1, 0, 0]), identity)
+    assert partial["purity"] == 1.0 and partial["pure_share"] == pytest.approx(0.8)
     labels_table = pd.DataFrame({"camera": ["c1", "c2"], "track": [2, 1], "label": [3, 4]})
     np.testing.assert_array_equal(row_labels(index, labels_table), [-1, -1, -1, 3, 4, 4])

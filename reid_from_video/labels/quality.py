@@ -8,8 +8,9 @@ of the figures and counted.
   the input tracklets and, after intra-tracklet isolation, of the sub-tracklets; with the *noise ratio* of
   TMC Table 4 (mean over sub-tracklets of the share of frames not of its majority identity, in %) and the
   number of sub-tracklets produced.
-* **Labels**: purity (share of labelled frames whose identity is their label's majority identity), NMI and
-  ARI between labels and identities, the number of labels against the number of identities, and the share
+* **Labels**: purity (share of labelled frames whose identity is their label's majority identity; and
+  ``pure_share``: the same count over all frames with gt, labelled or not), NMI and ARI between labels and
+  identities (on the labelled frames), the number of labels against the number of identities, and the share
   of frames that got a label at all.
 """
 
@@ -97,6 +98,8 @@ def label_scores(labels: np.ndarray, identity: np.ndarray) -> dict[str, Any]:
         "labelled_share": float((labels >= 0).mean()) if len(labels) else float("nan"),
         "frames_without_gt": int((~with_gt).sum()),
         "purity": purity,
+        # Purity counts labelled frames only; this counts the unlabelled ones as failures too.
+        "pure_share": purity * len(lab) / int(with_gt.sum()) if len(lab) else float("nan"),
         "nmi": nmi,
         "ari": ari,
     }

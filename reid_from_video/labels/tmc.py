@@ -98,9 +98,20 @@ def isolate(index: pd.DataFrame, features: np.ndarray, config: IsolationConfig) 
         sub_track[:] = 0
         return sub_track
     from sklearn.cluster import DBSCAN  # sklearn's import is slow: only when isolating
+    from threadpoolctl import threadpool_limits
 
     unit = normalize_rows(features)
     model = DBSCAN(eps=config.eps, min_samples=config.min_samples)
+    # Thousands of tiny DBSCAN calls: a thread pool per call costs ~30 ms on a busy CPU, one thread ~0.5 ms.
+    with threadpool_limits(1):
+        _isolate_each(index, unit, model, config, sub_track)
+    return sub_track
+
+
+def _isolate_each(
+    index: pd.DataFrame, unit: np.ndarray, model: object, config: IsolationConfig, sub_track: np.ndarray
+) -> None:
+    """Fill ``sub_track`` tracklet by tracklet (see :func:`isolate`)."""
     for rows in tracklet_rows(index):
         labels = model.fit_predict(unit[rows]) if len(rows) >= config.min_samples else np.full(len(rows), -1)
         if labels.max() < 0:
@@ -108,7 +119,6 @@ def isolate(index: pd.DataFrame, features: np.ndarray, config: IsolationConfig) 
                 sub_track[rows] = 0
             continue
         sub_track[rows] = _time_ordered(_handle_noise(labels, unit[rows], config.noise))
-    return sub_track
 
 
 def _handle_noise(labels: np.ndarray, unit: np.ndarray, policy: str) -> np.ndarray:
