@@ -153,6 +153,14 @@ def load_config(
     return _build(cls, merged, prefix="")
 
 
+def config_from_dict(cls: type[C], data: typing.Mapping[str, Any], source: str = "config") -> C:
+    """A config of type ``cls`` from a plain dict (e.g. one saved in a checkpoint): missing keys take the
+    defaults; unknown keys and wrong types are a :class:`ConfigError` naming ``source``."""
+    merged = config_to_dict(cls())
+    _merge(cls, merged, dict(data), source=source, prefix="")
+    return _build(cls, merged, prefix="")
+
+
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 

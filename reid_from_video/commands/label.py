@@ -10,7 +10,6 @@ from reid_from_video.labels.run import (
     LabelConfig,
     format_report,
     model_embedder,
-    read_row_features,
     run_label,
     write_label_outputs,
 )
@@ -49,17 +48,12 @@ def _label_arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments=_label_arguments,
 )
 def _run_label(args: argparse.Namespace, config: LabelConfig) -> None:
-    features = embed = None
+    embed = None
     if config.method == "tmc":
         if args.features is None and args.model is None:
             raise SystemExit("rfv label: method=tmc needs appearance features: --features F.npy or --model M")
-        if args.features is not None:
-            from reid_from_video.io.store import TrackletStore
-
-            n_rows = len(TrackletStore(args.store).read_index())
-            features = read_row_features(args.features, n_rows)
-        else:
+        if args.model is not None:
             embed = model_embedder(args.model, config)
-    result = run_label(args.store, config, features=features, embed=embed, gt=args.gt)
+    result = run_label(args.store, config, features_path=args.features, embed=embed, gt=args.gt)
     print(format_report(result.report))
     finish_outputs(write_label_outputs(result, args.out), config, args.out)

@@ -18,7 +18,7 @@ import numpy as np
 from reid_from_video.config import option, section
 from reid_from_video.errors import ConfigError, InputError
 from reid_from_video.evaluate.distance import METRICS, distance_blocks
-from reid_from_video.evaluate.features import EmbedFn, pool_frames, tracklet_features
+from reid_from_video.evaluate.features import EmbedFn, pool_frames, read_feature_file, tracklet_features
 from reid_from_video.evaluate.protocol import Protocol, mars_protocol, tracklet_protocol
 from reid_from_video.evaluate.ranking import AP_MODES, RankingResult, rank_chunk, ranking_result
 from reid_from_video.io.atomic import atomic_write, write_json
@@ -99,13 +99,7 @@ def load_features(path: str | Path, tracklets: TrackletSet) -> np.ndarray:
     Rows follow the tracklets in the order :func:`load_tracklets` gives: the MARS test rows, or a store's
     tracklets sorted by (camera, track) with frames in frame order.
     """
-    path = Path(path)
-    try:
-        features = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise InputError(path, f"cannot read as a .npy array: {error}") from None
-    if features.ndim != 2 or not np.issubdtype(features.dtype, np.floating):
-        raise InputError(path, f"expected a 2-d float array, found {features.dtype} {features.shape}")
+    features = read_feature_file(path)
     n_tracklets = len(tracklets.protocol.ids)
     lengths = [len(p) for p in tracklets.paths]
     if len(features) == n_tracklets:

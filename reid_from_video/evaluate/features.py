@@ -6,6 +6,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -16,6 +17,20 @@ from reid_from_video.errors import InputError
 # A batch of BGR uint8 crops (any sizes) -> one feature row per crop.
 EmbedFn = Callable[[list[np.ndarray]], np.ndarray]
 _READ_AHEAD = 3  # batches being read while the model runs
+
+
+def read_feature_file(path: str | Path) -> np.ndarray:
+    """A ``.npy`` of features: a 2-d float array of finite values, or an :class:`InputError` naming it."""
+    path = Path(path)
+    try:
+        features = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise InputError(path, f"cannot read as a .npy array: {error}") from None
+    if features.ndim != 2 or not np.issubdtype(features.dtype, np.floating):
+        raise InputError(path, f"expected a 2-d float array, found {features.dtype} {features.shape}")
+    if not np.isfinite(features).all():
+        raise InputError(path, "features hold NaN or infinite values")
+    return features
 
 
 def chosen_frames(n_frames: int, frames_per_tracklet: int) -> np.ndarray:

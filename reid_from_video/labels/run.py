@@ -23,7 +23,7 @@ import pandas as pd
 
 from reid_from_video.config import option, section
 from reid_from_video.errors import InputError
-from reid_from_video.evaluate.features import EmbedFn, tracklet_features
+from reid_from_video.evaluate.features import EmbedFn, read_feature_file, tracklet_features
 from reid_from_video.io.atomic import atomic_write, json_ready, write_json
 from reid_from_video.io.store import TrackletStore, check_labels
 from reid_from_video.labels.ground_truth import attach_gt_ids, tracklet_identity
@@ -66,22 +66,6 @@ class LabelResult:
 # ---------------------------------------------------------------------------------------------- features
 
 
-def read_row_features(path: str | Path, n_rows: int) -> np.ndarray:
-    """Frame features from a ``.npy`` file: one row per store index row, in index order."""
-    path = Path(path)
-    try:
-        features = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise InputError(path, f"cannot read as a .npy array: {error}") from None
-    if features.ndim != 2 or not np.issubdtype(features.dtype, np.floating):
-        raise InputError(path, f"expected a 2-d float array, found {features.dtype} {features.shape}")
-    if len(features) != n_rows:
-        raise InputError(path, f"{len(features)} rows, expected one per index row ({n_rows})")
-    if not np.isfinite(features).all():
-        raise InputError(path, "features hold NaN or infinite values")
-    return features
-
-
 def model_embedder(model: str | Path, config: LabelConfig) -> EmbedFn:
     """``histogram`` (colour histograms of the crops) or a re-ID model file run by ReidModel."""
     if str(model) == HISTOGRAM:
@@ -118,12 +102,13 @@ def embed_rows(store: TrackletStore, index: pd.DataFrame, embed: EmbedFn, batch_
 def run_label(
     store_path: str | Path,
     config: LabelConfig,
-    features: np.ndarray | None = None,
+    features_path: str | Path | None = None,
     embed: EmbedFn | None = None,
     gt: str | Path | None = None,
 ) -> LabelResult:
-    """Labels for the store at ``store_path``; TMC needs frame ``features`` (one row per index row) or an
-    ``embed`` function for the crops. ``gt``: a MOT gt folder to match the store's boxes against."""
+    """Labels for the store at ``store_path``; TMC needs frame features, from ``features_path`` (a .npy,
+    one row per index row, in index order) or from ``embed`` run on the crops. ``gt``: a MOT gt folder to
+    match the store's boxes against."""
     start = time.perf_counter()
     store = TrackletStore(store_path)
     index = store.read_index()
@@ -139,10 +124,16 @@ def run_label(
             sweep = duplication_sweep(index, config.sstt, config.sweep_periods, identity)
             report["duplication_sweep"] = sweep.to_dict(orient="records")
     else:
-        if features is None:
-            if embed is None:
-                raise ValueError("TMC needs appearance features: give frame features or a model")
+        if features_path is not None:
+            features = read_feature_file(features_path)
+            if len(features) != len(index):
+                raise InputError(
+                    features_path, f"{len(features)} rows, expected one per index row ({len(index)})"
+                )
+        elif embed is not None:
             features = embed_rows(store, index, embed, config.batch_size)
+        else:
+            raise ValueError("TMC needs appearance features: give a features file or a model")
         result = tmc_labels(index, features, config.tmc)
         labels, sub_track = result.labels, result.sub_track
         kept = sub_track != DROPPED

@@ -11,15 +11,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from reid_from_video.evaluate.distance import squared_euclidean
+
 # Floor of the squared distance under the square root (the value MMT's euclidean_dist uses).
 SQRT_FLOOR = 1e-12
 
 
 def pairwise_squared_euclidean(x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
     """``d[i, j] = ||x_i - y_j||^2`` for rows of ``x`` (N, D), ``y`` (M, D; default ``x``), clipped at 0."""
-    y = x if y is None else y
-    squared = (x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2.0 * (x @ y.T)
-    return squared.clamp(min=0.0)
+    return squared_euclidean(x, x if y is None else y)
 
 
 def pairwise_euclidean(x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:

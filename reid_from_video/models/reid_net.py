@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reid_from_video.config import _build, _merge, config_to_dict, option
+from reid_from_video.config import config_from_dict, config_to_dict, option
 from reid_from_video.models.backbones import BACKBONES, IMAGENET, build_backbone
 from reid_from_video.models.heads import BNNeck, CameraClassifiers, Classifier, embedding_layer
 from reid_from_video.models.pooling import GEM_P, build_pooling
@@ -95,9 +95,7 @@ class ModelConfig:
     def from_dict(cls, data: Mapping[str, Any], source: str = "model config") -> ModelConfig:
         """The config from :meth:`to_dict`'s output; missing keys take the defaults, unknown keys and wrong
         types are a :class:`~reid_from_video.errors.ConfigError` naming ``source``."""
-        merged = config_to_dict(cls())
-        _merge(cls, merged, dict(data), source=source, prefix="")
-        return _build(cls, merged, prefix="")
+        return config_from_dict(cls, data, source)
 
 
 class ReidOutput(NamedTuple):
