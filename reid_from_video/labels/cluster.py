@@ -88,7 +88,7 @@ def distance_rows(
     x = as_tensor(features, resolve_device(config.device))
     n = len(x)
     if config.distance == "jaccard":
-        encoding = encode(x, config.k1, config.k2, block=max(config.block, 256))
+        encoding = encode(x, config.k1, config.k2, block=config.block)
         for start in range(0, n, config.block):
             yield start, jaccard_block(encoding, start, min(start + config.block, n))
     else:
