@@ -64,6 +64,13 @@ def test_override_values_are_parsed_as_yaml():
     assert config.name == "123"
 
 
+def test_exponent_without_a_dot_is_a_number():
+    # YAML 1.1 reads 1e-3 as a string; a float field takes it as the number it means.
+    assert load_config(Outer, None, ["inner.scale=1e-3"]).inner.scale == 1e-3
+    with pytest.raises(ConfigError, match="inner.scale: expected a number"):
+        load_config(Outer, None, ["inner.scale=fast"])
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [

@@ -8,6 +8,7 @@ from reid_from_video.commands import (  # noqa: F401  (registration)
     simulate,
     synth,
     track,
+    train,
 )
 from reid_from_video.commands.registry import COMMANDS
 

@@ -1,0 +1,128 @@
+"""The ``rfv train`` config: one dataclass per section, the papers' settings as defaults.
+
+``configs/train/taudl_mars.yaml`` and ``tmc_mars.yaml`` restate the papers' hyper-parameters; the
+``*_synth.yaml`` presets are small CPU runs on the synthetic world.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from reid_from_video.config import option, section
+from reid_from_video.labels.tmc import AssociationConfig
+from reid_from_video.losses import REID_LABEL_SMOOTHING, TAUDL_LAMBDA, TAUDL_SIGMA, TMC_MARGIN
+from reid_from_video.models import ModelConfig
+from reid_from_video.train.augment import AugmentConfig
+
+METHODS = ("taudl", "tmc")
+AMP_MODES = ("auto", "bf16", "off")
+
+
+@dataclass
+class DataConfig:
+    """What a batch is and how images arrive."""
+
+    p: int = option(16, "labels per batch (TAUDL: split evenly over the batch's cameras)")
+    k: int = option(4, "images per label in a batch (drawn with replacement when a label has fewer)")
+    iters: int = option(0, "batches per epoch; 0: one pass over the labels (every label once)")
+    cameras_per_batch: int = option(0, "taudl: cameras in each batch; 0: all of them")
+    min_frames: int = option(1, "tracklets (sub-tracklets) with fewer frames are left out")
+    workers: int = option(2, "image decoding processes; 0: decode in the training process")
+
+    def __post_init__(self) -> None:
+        if self.p < 1 or self.k < 1:
+            raise ValueError(f"p and k must be >= 1, got {self.p}, {self.k}")
+        if self.iters < 0 or self.cameras_per_batch < 0 or self.workers < 0 or self.min_frames < 1:
+            raise ValueError("iters, cameras_per_batch, workers must be >= 0 and min_frames >= 1")
+
+
+@dataclass
+class OptimConfig:
+    """Adam with a linear warm-up and step decay (the learning rate is a function of the epoch)."""
+
+    lr: float = option(3.5e-4, "Adam's learning rate (both papers: 3.5e-4)")
+    weight_decay: float = option(5e-4, "L2 weight decay (TMC: 5e-4)")
+    warmup_epochs: int = option(0, "epochs of linear warm-up from lr / 10")
+    milestones: list[int] = option([], "epochs after which the learning rate is multiplied by gamma")
+    gamma: float = option(0.1, "the step-decay factor")
+    accumulate: int = option(1, "batches whose gradients are summed before one optimiser step")
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0 or self.weight_decay < 0 or self.warmup_epochs < 0 or self.accumulate < 1:
+            raise ValueError("lr must be > 0, weight_decay and warmup_epochs >= 0, accumulate >= 1")
+
+
+@dataclass
+class TaudlTrainConfig:
+    """TAUDL's joint loss, eq. (4)."""
+
+    weight: float = option(TAUDL_LAMBDA, "lambda: (1 - lambda) PCTD + lambda CCTA (0.7)")
+    sigma: float = option(TAUDL_SIGMA, "CCTA's Gaussian kernel scale (2)")
+    k: int = option(0, "CCTA's cross-camera neighbours; 0: T / 2, T the number of cameras (TAUDL's)")
+    include_self: bool = option(True, "CCTA's denominator includes the tracklet itself (eq. 3 as printed)")
+    label_smoothing: float = option(0.0, "PCTD's label smoothing (0 in TAUDL)")
+
+
+@dataclass
+class TmcTrainConfig:
+    """TMC: Net + Mean Net, hard and soft losses, association before every epoch."""
+
+    alpha: float = option(0.999, "Mean Net's ensembling momentum (eq. 1)")
+    lambda_id: float = option(0.5, "(1 - l) hard CE + l soft CE")
+    lambda_tri: float = option(0.8, "(1 - l) hard triplet + l soft triplet")
+    margin: float = option(TMC_MARGIN, "hard triplet margin")
+    label_smoothing: float = option(REID_LABEL_SMOOTHING, "hard CE label smoothing (MMT: 0.1)")
+    isolation: bool = option(
+        True, "train on the isolated sub-tracklets of --labels (sub_tracks.csv); false: whole tracklets"
+    )
+    first_labels: Literal["given", "associate"] = option(
+        "given", "epoch 1's labels: given (labels.csv of --labels, if any) or associate (Mean Net features)"
+    )
+    association: AssociationConfig = section(AssociationConfig, "the association run before every epoch")
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.alpha < 1.0:
+            raise ValueError(f"alpha must be in [0, 1), got {self.alpha}")
+        if not (0.0 <= self.lambda_id <= 1.0 and 0.0 <= self.lambda_tri <= 1.0):
+            raise ValueError("lambda_id and lambda_tri must be in [0, 1]")
+
+
+@dataclass
+class EvalHookConfig:
+    """Evaluation during training (rank 0), with ``rfv evaluate``'s code."""
+
+    data: str = option("", "a MARS root (its test split) or a tracklet store with gt ids; empty: none")
+    every: int = option(1, "evaluate after every this many epochs (and after the last)")
+    frames_per_tracklet: int = option(8, "frames embedded per tracklet, spread evenly; 0: all")
+    before: bool = option(True, "also evaluate the network before training (the baseline)")
+
+
+@dataclass
+class TrainConfig:
+    method: Literal["taudl", "tmc"] = option("tmc", "taudl or tmc")
+    epochs: int = option(40, "training epochs (TMC: 40)")
+    seed: int = option(0, "seed of the sampler, the augmentation, the association windows and the weights")
+    device: str = option("auto", "auto, cpu, cuda, cuda:1 (under torchrun: the local rank's GPU)")
+    amp: str = option("auto", "mixed precision: auto (bf16 on a GPU, off on a CPU), bf16, off")
+    channels_last: bool = option(True, "channels-last memory format (faster convolutions on GPUs)")
+    compile: bool = option(False, "torch.compile the network")
+    sync_bn: bool = option(True, "under DDP: batch norm statistics over the global batch")
+    threads: int = option(0, "CPU threads for torch; 0: torch's default")
+    save_every: int = option(0, "also checkpoint every this many batches inside an epoch; 0: per epoch")
+    progress: bool = option(True, "a progress bar with images/s")
+    model: ModelConfig = section(ModelConfig, "the network")
+    data: DataConfig = section(DataConfig, "batches and loading")
+    augment: AugmentConfig = section(AugmentConfig, "augmentation on the training device")
+    optim: OptimConfig = section(OptimConfig, "optimiser and learning-rate schedule")
+    taudl: TaudlTrainConfig = section(TaudlTrainConfig, "TAUDL's loss")
+    tmc: TmcTrainConfig = section(TmcTrainConfig, "TMC's losses and association")
+    eval: EvalHookConfig = section(EvalHookConfig, "evaluation during training")
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
+        if self.amp not in AMP_MODES:
+            raise ValueError(f"amp must be one of {AMP_MODES}, not {self.amp!r}")
+        if self.epochs < 1 or self.save_every < 0 or self.threads < 0:
+            raise ValueError("epochs must be >= 1, save_every and threads >= 0")

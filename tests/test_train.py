@@ -1,0 +1,194 @@
+"""``rfv train`` end to end on the synthetic world's MARS export: both methods with the MARS presets,
+exact resume after a crash, DDP (2 processes, gloo) against 1 process, and the data errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from reid_from_video.cli import main
+from reid_from_video.config import load_config
+from reid_from_video.errors import ConfigError, InputError
+from reid_from_video.io.mars import load_mars
+from reid_from_video.synth import SynthConfig, synthesize
+from reid_from_video.train import TrainConfig, run_train
+from reid_from_video.train.data import camera_local_labels, load_train_frames
+
+# A tiny network on tiny images, so that an epoch takes about a second on one CPU thread.
+SMALL = [
+    "model.backbone=tiny",
+    "model.weights=none",
+    "model.input_size=[64, 32]",
+    "data.workers=0",
+    "threads=1",
+    "progress=false",
+]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    """A tiny 3-camera synthetic world with its MARS-layout export (train and test identities disjoint)."""
+    root = tmp_path_factory.mktemp("world")
+    config = load_config(
+        SynthConfig,
+        None,
+        [
+            "cameras=3",
+            "identities=16",
+            "seconds=30",
+            "fps=5",
+            "size=320x180",
+            "seed=3",
+            "contact_sheet=false",
+        ],
+    )
+    synthesize(config, root, progress=False)
+    return root
+
+
+def _config(*overrides: str, preset: str | None = None) -> TrainConfig:
+    return load_config(TrainConfig, preset, [*SMALL, *overrides], stage="train")
+
+
+def _steps(out: Path) -> pd.DataFrame:
+    return pd.read_csv(out / "steps.csv")
+
+
+def test_taudl_mars_preset_trains_and_evaluates_on_a_mars_tree(world, tmp_path):
+    out = tmp_path / "taudl"
+    args = ["train", str(world / "mars"), "--out", str(out), "-c", "taudl_mars", *SMALL]
+    assert (
+        main([*args, "epochs=2", "data.p=12", "data.iters=3", "eval.every=1", f"eval.data={world / 'mars'}"])
+        == 0
+    )
+    epochs = pd.read_csv(out / "epochs.csv")
+    assert epochs["epoch"].tolist() == [0, 1, 2]  # 0: the untrained network
+    assert epochs["mAP"].notna().all() and epochs["rank1"].between(0, 100).all()
+    steps = _steps(out)
+    assert len(steps) == 6 and {"pctd", "ccta"} <= set(steps.columns)
+    model = torch.load(out / "model.pt", weights_only=True)
+    assert model["training"]["method"] == "taudl" and model["model"]["backbone"] == "tiny"
+    # One classifier branch per camera, sized by its tracklets (every MARS tracklet its own label).
+    sizes = [model["state_dict"][f"classifier.branches.{i}.weight"].shape[0] for i in range(3)]
+    train = load_mars(world / "mars").train
+    assert sizes == train.groupby("camera").size().tolist()
+
+
+def test_tmc_mars_preset_runs_simulate_label_train(world, tmp_path):
+    noisy, labels, out = tmp_path / "noisy", tmp_path / "labels", tmp_path / "tmc"
+    assert main(["simulate", str(world / "mars"), "--out", str(noisy), "-c", "mars_2.5_1.5"]) == 0
+    rho = "tmc.association.cluster.rho=0.05"  # a 16-person world has far more same-identity pairs than MARS
+    label = ["label", str(noisy), "--out", str(labels), "-c", "tmc_mars", "--model", "histogram", rho]
+    assert main([*label, "tmc.isolation.min_samples=2"]) == 0
+    train = ["train", str(noisy), "--out", str(out), "--labels", str(labels), "-c", "tmc_mars", *SMALL]
+    assert main([*train, "epochs=2", "data.iters=3", rho, "eval.before=false"]) == 0
+    steps = _steps(out)
+    assert {"id", "soft_id", "triplet", "soft_triplet"} <= set(steps.columns)
+    assert len(steps) == 6 and steps["loss"].notna().all()
+    epochs = pd.read_csv(out / "epochs.csv")
+    assert (epochs["assoc_labels"] >= 2).all()  # re-associated before every epoch
+    sub_tracks = pd.read_csv(labels / "sub_tracks.csv")
+    frames = load_train_frames(noisy, labels, sub_tracks=True)
+    assert len(frames) == len(sub_tracks)  # trained on the isolated sub-tracklets
+    assert frames.num_units == len(sub_tracks.groupby(["camera", "track", "sub_track"]))
+
+
+def test_a_run_killed_mid_epoch_resumes_to_the_same_model(world, tmp_path):
+    overrides = ["method=tmc", "epochs=2", "data.iters=4", "save_every=2", "tmc.association.cluster.rho=0.05"]
+    overrides += ["tmc.association.cluster.min_samples=2", "eval.before=false"]
+    config = _config(*overrides)
+    whole = run_train(world / "mars", tmp_path / "whole", config)
+
+    class Killed(Exception):
+        pass
+
+    def kill(epoch: int, step: int) -> None:
+        if (epoch, step) == (1, 3):  # after the checkpoint at batch 2 of the second epoch
+            raise Killed
+
+    with pytest.raises(Killed):
+        run_train(world / "mars", tmp_path / "resumed", config, on_step=kill)
+    resumed = run_train(world / "mars", tmp_path / "resumed", config)
+    a = torch.load(tmp_path / "whole" / "model.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "resumed" / "model.pt", weights_only=True)["state_dict"]
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+    pd.testing.assert_frame_equal(_steps(tmp_path / "whole"), _steps(tmp_path / "resumed"))
+    assert whole["final_loss"] == resumed["final_loss"]
+    # The same command again on a finished run: nothing is trained, the model stays.
+    again = run_train(world / "mars", tmp_path / "resumed", config)
+    assert again["epochs"] == 2
+
+
+def test_a_checkpoint_of_another_config_is_not_resumed(world, tmp_path):
+    run_train(
+        world / "mars", tmp_path / "run", _config("method=taudl", "epochs=1", "data.iters=1", "data.p=12")
+    )
+    with pytest.raises(ConfigError, match="different training config"):
+        run_train(
+            world / "mars",
+            tmp_path / "run",
+            _config("method=taudl", "epochs=1", "data.iters=1", "data.p=12", "optim.lr=1e-2"),
+        )
+
+
+def _torchrun(nproc: int, args: list[str]) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc)]
+    launcher += ["--master_port", str(29500 + os.getpid() % 1000 + nproc)]
+    command = (
+        [*launcher, "-m", "reid_from_video", *args]
+        if nproc > 1
+        else [sys.executable, "-m", "reid_from_video", *args]
+    )
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.mark.parametrize("method", ["taudl", "tmc"])
+def test_two_processes_follow_the_one_process_loss_curve(world, tmp_path, method):
+    """Same global batch (2 x 24 images vs 48): gathered losses and global batch norm make the curves agree
+    to float reordering; the tolerance 1e-3 relative is far below the epoch-to-epoch change."""
+    common = ["train", str(world / "mars"), *SMALL, f"method={method}", "epochs=2", "data.iters=3"]
+    common += ["data.p=12", "eval.before=false", "tmc.association.cluster.rho=0.05"]
+    common += ["tmc.association.cluster.min_samples=2"]
+    _torchrun(1, [*common, "--out", str(tmp_path / "one")])
+    _torchrun(2, [*common, "--out", str(tmp_path / "two")])
+    one, two = _steps(tmp_path / "one"), _steps(tmp_path / "two")
+    assert len(one) == len(two) == 6
+    torch.testing.assert_close(
+        torch.tensor(two["loss"].to_numpy()), torch.tensor(one["loss"].to_numpy()), rtol=1e-3, atol=1e-4
+    )
+    assert (one["loss"].diff().abs().iloc[1:] > 1e-3).any()  # the curve moves: the test could fail
+    report = pd.read_json(tmp_path / "two" / "train_report.json", typ="series")
+    assert report["processes"] == 2
+
+
+def test_tmc_without_sub_tracks_names_the_missing_file(world, tmp_path):
+    (tmp_path / "labels").mkdir()
+    with pytest.raises(InputError, match="sub_tracks.csv"):
+        load_train_frames(world / "mars", tmp_path / "labels", sub_tracks=True)
+
+
+def test_taudl_labels_must_be_per_camera(world, tmp_path):
+    train = load_mars(world / "mars").train
+    one_per_camera = train.groupby("camera").first().reset_index()  # a tracklet of each camera
+    table = pd.DataFrame(
+        {
+            "camera": [f"c{c}" for c in one_per_camera["camera"]],
+            "track": one_per_camera["tracklet"],
+            "label": 5,
+        }
+    )
+    table.to_csv(tmp_path / "labels.csv", index=False)
+    frames = load_train_frames(world / "mars", tmp_path / "labels.csv", sub_tracks=False)
+    assert set(frames.camera[frames.label == 5].tolist()) == {0, 1, 2}
+    with pytest.raises(InputError, match="label 5 spans several cameras"):
+        camera_local_labels(frames)
