@@ -172,6 +172,15 @@ def test_full_tree_paths_and_store(tmp_path):
     assert (out / "config.yaml").is_file() and (out / "pieces.csv").is_file()
 
 
+def test_a_relative_mars_root_gives_paths_the_store_resolves(tmp_path, monkeypatch):
+    make_mars(tmp_path / "mars")
+    monkeypatch.chdir(tmp_path)
+    assert main(["simulate", "mars", "--out", "sim", "rfm=1.5", "rsw=1.2", "max_ids_per_tracklet=2"]) == 0
+    store = TrackletStore(tmp_path / "sim")
+    index = store.read_index()
+    assert all(store.resolve(p).is_file() for p in index["path"])
+
+
 def test_structure_only_has_empty_paths(tmp_path):
     root = make_mars(tmp_path / "mars", images=False, name_lists=False)
     out = tmp_path / "sim"

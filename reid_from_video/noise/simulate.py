@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -389,6 +390,8 @@ def _index_table(pieces: pd.DataFrame, tracks: pd.DataFrame) -> pd.DataFrame:
     )
     if "paths" in tracks:
         frames = frames_table(tracks)
-        path_of = pd.Series(frames["path"].to_numpy(), index=frames["image"].to_numpy())
+        # Absolute: the store resolves relative paths against its own root, not the MARS root's.
+        absolute = [os.path.abspath(p) for p in frames["path"]]
+        path_of = pd.Series(absolute, index=frames["image"].to_numpy())
         index["path"] = path_of.reindex(image).to_numpy()
     return index[list(INDEX_COLUMNS)]
