@@ -99,7 +99,8 @@ def test_tmc_mars_preset_runs_simulate_label_train(world, tmp_path):
     assert frames.num_units == len(sub_tracks.groupby(["camera", "track", "sub_track"]))
 
 
-def test_a_run_killed_mid_epoch_resumes_to_the_same_model(world, tmp_path):
+@pytest.mark.parametrize("killed_at", [(1, 3), (1, 1)])  # resumed at batch 2 / at the epoch's start
+def test_a_run_killed_mid_epoch_resumes_to_the_same_model(world, tmp_path, killed_at):
     overrides = ["method=tmc", "epochs=2", "data.iters=4", "save_every=2", "tmc.association.cluster.rho=0.05"]
     overrides += ["tmc.association.cluster.min_samples=2", "eval.before=false"]
     config = _config(*overrides)
@@ -109,7 +110,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_model(world, tmp_path):
         pass
 
     def kill(epoch: int, step: int) -> None:
-        if (epoch, step) == (1, 3):  # after the checkpoint at batch 2 of the second epoch
+        if (epoch, step) == killed_at:  # checkpoints: every epoch, and at batch 2
             raise Killed
 
     with pytest.raises(Killed):
@@ -155,7 +156,7 @@ def _torchrun(nproc: int, args: list[str]) -> None:
 @pytest.mark.parametrize("method", ["taudl", "tmc"])
 def test_two_processes_follow_the_one_process_loss_curve(world, tmp_path, method):
     """Same global batch (2 x 24 images vs 48): gathered losses and global batch norm make the curves agree
-    to float reordering; the tolerance 1e-3 relative is far below the epoch-to-epoch change."""
+    to float reordering (measured: 8e-6 relative); the tolerance 1e-4 is far below the step-to-step change."""
     common = ["train", str(world / "mars"), *SMALL, f"method={method}", "epochs=2", "data.iters=3"]
     common += ["data.p=12", "eval.before=false", "tmc.association.cluster.rho=0.05"]
     common += ["tmc.association.cluster.min_samples=2"]
@@ -164,7 +165,7 @@ def test_two_processes_follow_the_one_process_loss_curve(world, tmp_path, method
     one, two = _steps(tmp_path / "one"), _steps(tmp_path / "two")
     assert len(one) == len(two) == 6
     torch.testing.assert_close(
-        torch.tensor(two["loss"].to_numpy()), torch.tensor(one["loss"].to_numpy()), rtol=1e-3, atol=1e-4
+        torch.tensor(two["loss"].to_numpy()), torch.tensor(one["loss"].to_numpy()), rtol=1e-4, atol=1e-5
     )
     assert (one["loss"].diff().abs().iloc[1:] > 1e-3).any()  # the curve moves: the test could fail
     report = pd.read_json(tmp_path / "two" / "train_report.json", typ="series")

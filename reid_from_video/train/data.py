@@ -182,6 +182,8 @@ def _join_sub_tracks(index: pd.DataFrame, path: Path) -> pd.DataFrame:
 def _join_labels(index: pd.DataFrame, path: Path, sub_tracks: bool) -> pd.DataFrame:
     table = _read_table(path, ("camera", "track", "label"))
     check_labels(table, path)
+    if SUB_TRACK in table.columns and not sub_tracks and (table[SUB_TRACK] == 0).all():
+        table = table.drop(columns=SUB_TRACK)  # rfv label without isolation: whole tracklets
     keys = ["camera", "track"] + ([SUB_TRACK] if SUB_TRACK in table.columns else [])
     if SUB_TRACK in keys and not sub_tracks:
         raise InputError(

@@ -54,7 +54,7 @@ class Method(Protocol):
 
     name: str
     balanced: bool  # camera-balanced batches
-    fresh_optimizer_each_epoch: bool
+    new_classifier_each_epoch: bool  # the optimiser is rebuilt after begin_epoch
 
     def modules(self) -> dict[str, nn.Module]: ...
     def load_state(self, state: dict[str, dict[str, torch.Tensor]]) -> None: ...
@@ -179,10 +179,19 @@ class Trainer:
             module.train()
 
     def _new_optimizer(self) -> None:
+        """Adam over the net's trainable parameters (and DDP / compile around the net). A previous
+        optimiser's state carries over for every parameter outside the classifier, which TMC replaces every
+        epoch: restarting Adam's moments each epoch would kick the backbone every epoch."""
         net = self.method.modules()["net"]
         parameters = [p for p in net.parameters() if p.requires_grad]
         o = self.config.optim
+        previous = self.optimizer
         self.optimizer = torch.optim.Adam(parameters, lr=o.lr, weight_decay=o.weight_decay)
+        if previous is not None:
+            fresh = {id(p) for p in net.classifier.parameters()} if net.classifier is not None else set()
+            for parameter in parameters:
+                if id(parameter) not in fresh and parameter in previous.state:
+                    self.optimizer.state[parameter] = previous.state[parameter]
         forward: Callable = net
         if self.process.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -197,6 +206,9 @@ class Trainer:
     def run(self) -> dict[str, Any]:
         self._restore()
         self._place()
+        if self.state is not None and self.state["optimizer"] is not None:
+            self._new_optimizer()  # over the restored parameters, as they were saved
+            self.optimizer.load_state_dict(self.state["optimizer"])  # type: ignore[union-attr]
         if self.eval_set is not None and self.config.eval.before and not self.logs.epochs:
             self._end_epoch(-1, {}, 0.0, 0)  # epoch 0 of the logs: the untrained network
         for epoch in range(self.position[0], self.config.epochs):
@@ -211,11 +223,9 @@ class Trainer:
             self.method.resume_epoch(labels)
         else:
             labels = self.method.begin_epoch(epoch)
-        if self.optimizer is None or self.method.fresh_optimizer_each_epoch:
+        new_epoch = not (start_step and state is not None)
+        if self.optimizer is None or (new_epoch and self.method.new_classifier_each_epoch):
             self._new_optimizer()
-            keep = start_step > 0 or not self.method.fresh_optimizer_each_epoch
-            if state is not None and state["optimizer"] is not None and keep:
-                self.optimizer.load_state_dict(state["optimizer"])  # type: ignore[union-attr]
         batches = epoch_batches(self.method, labels, self.frames, self.config, epoch)
         part = rank_slice(len(batches[0]), self.process.rank, self.process.world)
         model = self.config.model

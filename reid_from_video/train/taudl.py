@@ -23,7 +23,7 @@ class TaudlMethod:
 
     name = "taudl"
     balanced = True  # camera-balanced batches
-    fresh_optimizer_each_epoch = False
+    new_classifier_each_epoch = False
 
     def __init__(self, config: TrainConfig, frames: TrainFrames, process: Process) -> None:
         if (frames.label < 0).all():

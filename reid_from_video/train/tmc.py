@@ -45,7 +45,7 @@ assert DROPPED == NOT_TRAINED  # an un-clustered unit is simply not trained on
 class TmcMethod:
     name = "tmc"
     balanced = False
-    fresh_optimizer_each_epoch = True  # the classifier is new every epoch
+    new_classifier_each_epoch = True  # the classifier is new every epoch
 
     def __init__(self, config: TrainConfig, frames: TrainFrames, process: Process) -> None:
         self.config = config
