@@ -193,3 +193,9 @@ def test_taudl_labels_must_be_per_camera(world, tmp_path):
     assert set(frames.camera[frames.label == 5].tolist()) == {0, 1, 2}
     with pytest.raises(InputError, match="label 5 spans several cameras"):
         camera_local_labels(frames)
+
+
+def test_amp_off_reads_as_a_mode_not_a_boolean():
+    assert _config("amp=off").amp == "off" and _config("amp=bf16").amp == "bf16"
+    with pytest.raises(ConfigError, match="amp must be one of"):
+        _config("amp=fp8")

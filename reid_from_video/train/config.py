@@ -104,7 +104,7 @@ class TrainConfig:
     epochs: int = option(40, "training epochs (TMC: 40)")
     seed: int = option(0, "seed of the sampler, the augmentation, the association windows and the weights")
     device: str = option("auto", "auto, cpu, cuda, cuda:1 (under torchrun: the local rank's GPU)")
-    amp: str = option("auto", "mixed precision: auto (bf16 on a GPU, off on a CPU), bf16, off")
+    amp: str | bool = option("auto", "mixed precision: auto (bf16 on a GPU, off on a CPU), bf16, off")
     channels_last: bool = option(True, "channels-last memory format (faster convolutions on GPUs)")
     compile: bool = option(False, "torch.compile the network")
     sync_bn: bool = option(True, "under DDP: batch norm statistics over the global batch")
@@ -122,6 +122,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
+        if isinstance(self.amp, bool):  # YAML reads a bare off / on as a boolean
+            self.amp = "bf16" if self.amp else "off"
         if self.amp not in AMP_MODES:
             raise ValueError(f"amp must be one of {AMP_MODES}, not {self.amp!r}")
         if self.epochs < 1 or self.save_every < 0 or self.threads < 0:
