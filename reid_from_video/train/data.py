@@ -23,8 +23,10 @@ import pandas as pd
 from reid_from_video.errors import InputError
 from reid_from_video.io.mars import frames_table, load_mars
 from reid_from_video.io.store import SUB_TRACK, TrackletStore, check_labels
+from reid_from_video.labels.tmc import DROPPED
 
-NOT_TRAINED = -1  # the label of a frame no loss sees (unlabelled, or left out by the association)
+# The label of a frame no loss sees (unlabelled, or left out by the association): labels.tmc.DROPPED.
+NOT_TRAINED = DROPPED
 LABELS_FILE = "labels.csv"
 SUB_TRACKS_FILE = "sub_tracks.csv"
 

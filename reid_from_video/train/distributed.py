@@ -81,15 +81,6 @@ def barrier(process: Process) -> None:
         dist.barrier()
 
 
-def all_mean(value: float, process: Process) -> float:
-    """The mean over ranks of a number (for logging)."""
-    if not process.distributed:
-        return value
-    tensor = torch.tensor([value], dtype=torch.float64)
-    dist.all_reduce(tensor)
-    return float(tensor.item()) / process.world
-
-
 class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
     """Batch norm whose training statistics are those of the global batch (all ranks), for 2-d and 4-d
     input, on any device: a sum and a centred sum of squares all-reduced with autograd. Same parameters,

@@ -37,7 +37,7 @@ from reid_from_video.train.augment import augment, normalize, sample_params
 from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.data import TrainFrames
 from reid_from_video.train.decode import BatchDataset, batch_loader
-from reid_from_video.train.distributed import Process, all_mean, barrier, global_batchnorm
+from reid_from_video.train.distributed import Process, barrier, global_batchnorm
 from reid_from_video.train.features import evaluate_model
 from reid_from_video.train.sampler import camera_balanced_batches, epoch_rng, identity_batches, rank_slice
 from reid_from_video.train.schedule import learning_rate
@@ -144,7 +144,8 @@ class Trainer:
         self.method = build_method(self.config, self.frames, self.process)
         self.logs = Logs()
         self.position = (0, 0)  # (epoch, batches done in it)
-        self.state: dict[str, Any] | None = None
+        self.resume_labels: np.ndarray | None = None  # the labels of an epoch resumed in its middle
+        self.resume_optimizer: dict[str, Any] | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self.forward: Callable | None = None
         self.ddp: nn.parallel.DistributedDataParallel | None = None
@@ -166,7 +167,9 @@ class Trainer:
         self.logs = Logs(state["logs"]["steps"], state["logs"]["epochs"])
         self.position = (int(state["position"]["epoch"]), int(state["position"]["step"]))
         torch.set_rng_state(state["rng"])
-        self.state = state
+        self.resume_optimizer = state["optimizer"]
+        if self.position[1]:
+            self.resume_labels = state["labels"].numpy()
         if self.process.main:
             log.info("resuming %s at epoch %d, batch %d", path, *self.position)
 
@@ -206,9 +209,9 @@ class Trainer:
     def run(self) -> dict[str, Any]:
         self._restore()
         self._place()
-        if self.state is not None and self.state["optimizer"] is not None:
+        if self.resume_optimizer is not None:
             self._new_optimizer()  # over the restored parameters, as they were saved
-            self.optimizer.load_state_dict(self.state["optimizer"])  # type: ignore[union-attr]
+            self.optimizer.load_state_dict(self.resume_optimizer)  # type: ignore[union-attr]
         if self.eval_set is not None and self.config.eval.before and not self.logs.epochs:
             self._end_epoch(-1, {}, 0.0, 0)  # epoch 0 of the logs: the untrained network
         for epoch in range(self.position[0], self.config.epochs):
@@ -216,16 +219,14 @@ class Trainer:
         return self._finish()
 
     def _train_epoch(self, epoch: int) -> None:
-        state, self.state = self.state, None
         start_step = self.position[1] if epoch == self.position[0] else 0
-        if start_step and state is not None:
-            labels = state["labels"].numpy()
+        labels, self.resume_labels = self.resume_labels, None
+        if labels is not None:  # resumed inside this epoch: its labels, classifier and optimiser restored
             self.method.resume_epoch(labels)
         else:
             labels = self.method.begin_epoch(epoch)
-        new_epoch = not (start_step and state is not None)
-        if self.optimizer is None or (new_epoch and self.method.new_classifier_each_epoch):
-            self._new_optimizer()
+            if self.optimizer is None or self.method.new_classifier_each_epoch:
+                self._new_optimizer()
         batches = epoch_batches(self.method, labels, self.frames, self.config, epoch)
         part = rank_slice(len(batches[0]), self.process.rank, self.process.world)
         model = self.config.model
@@ -303,7 +304,7 @@ class Trainer:
         """Evaluate (rank 0), log and checkpoint; ``epoch`` -1: the untrained network's evaluation."""
         row: dict[str, Any] = {
             "epoch": epoch + 1,
-            **{f"loss_{k}": all_mean(v, self.process) for k, v in losses.items()},
+            **{f"loss_{k}": v for k, v in losses.items()},  # every rank's: the same global-batch loss
         }
         if epoch >= 0:
             row["lr"] = learning_rate(self.config.optim, epoch)
@@ -365,7 +366,6 @@ class Trainer:
                 self.out / checkpoint.MODEL_FILE,
                 checkpoint.model_content(self.config.model.to_dict(), state, training),
             )
-            self.logs.write(self.out)
             write_json(self.out / REPORT_FILE, report)
         if self.writer is not None:
             self.writer.close()

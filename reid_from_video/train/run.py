@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +14,13 @@ from reid_from_video.train.data import load_train_frames
 from reid_from_video.train.distributed import end_process, start_process
 from reid_from_video.train.loop import Trainer
 
-log = logging.getLogger(__name__)
-
 
 def run_train(
     data: str | Path,
     out: str | Path,
     config: TrainConfig,
     labels: str | Path | None = None,
-    on_step: Any = None,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Train (or resume training) on ``data`` (a tracklet store or a MARS root) with ``labels`` (an
     ``rfv label`` output folder); returns the run's report (also in ``out/train_report.json``)."""

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from reid_from_video.errors import ConfigError
-from reid_from_video.labels.tmc import DROPPED, associate, association_windows, pooled_features
+from reid_from_video.labels.tmc import associate, association_windows, pooled_features
 from reid_from_video.losses import (
     BatchHardTripletLoss,
     CrossEntropyLabelSmooth,
@@ -39,7 +39,6 @@ from reid_from_video.train.features import embed_paths
 from reid_from_video.train.sampler import epoch_rng
 
 log = logging.getLogger(__name__)
-assert DROPPED == NOT_TRAINED  # an un-clustered unit is simply not trained on
 
 
 class TmcMethod:
