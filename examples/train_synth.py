@@ -10,8 +10,8 @@ presets (a tiny CNN from scratch, 128 x 64, one thread) and are evaluated on the
 evaluate``'s code. Every step is the ``rfv`` command a user would type; the figures are in OUT/*/
 train_report.json and epochs.csv.
 
-    python examples/train_synth.py [--out runs/train-synth] [--methods taudl tmc] [KEY=VALUE ...]
-        # KEY=VALUE: train overrides for both, e.g. epochs=10
+    python examples/train_synth.py [--out runs/train-synth] [--methods taudl tmc tmc-no-isolation]
+        [KEY=VALUE ...]     # train overrides for every method, e.g. epochs=10
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ def run(args: list[str]) -> None:
 def example() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/train-synth"))
-    parser.add_argument("--methods", nargs="+", default=["taudl", "tmc"], choices=["taudl", "tmc"])
+    parser.add_argument(
+        "--methods", nargs="+", default=["taudl", "tmc"], choices=["taudl", "tmc", "tmc-no-isolation"]
+    )
     parser.add_argument("overrides", nargs="*", help="train config overrides for both methods")
     args = parser.parse_args()
     out: Path = args.out
@@ -49,23 +51,25 @@ def example() -> int:
     evaluate = [f"eval.data={mars}", "progress=false", *args.overrides]
     if "taudl" in args.methods:
         run(["train", str(mars), "--out", str(out / "taudl"), "-c", "taudl_synth", *evaluate])
-    if "tmc" in args.methods:
-        if not (out / "labels" / "sub_tracks.csv").is_file():
-            run(["simulate", str(mars), "--out", str(out / "noisy"), "-c", "mars_1.7_1.2"])
+    if any(m.startswith("tmc") for m in args.methods) and not (out / "noisy" / "index.csv").is_file():
+        run(["simulate", str(mars), "--out", str(out / "noisy"), "-c", "mars_1.7_1.2"])
+    for method in [m for m in args.methods if m.startswith("tmc")]:
+        # The ablation: whole (noisy) tracklets, labelled and trained without isolation.
+        whole = ["tmc.isolation.enabled=false"] if method == "tmc-no-isolation" else []
+        labels = out / f"labels-{method}"
+        if not (labels / "labels.csv").is_file():
             run(
-                ["label", str(out / "noisy"), "--out", str(out / "labels"), "-c", "tmc_mars"]
-                + ["--model", "histogram", *LABEL]
+                ["label", str(out / "noisy"), "--out", str(labels), "-c", "tmc_mars", "--model", "histogram"]
+                + [*LABEL, *whole]
             )
-        run(
-            ["train", str(out / "noisy"), "--out", str(out / "tmc"), "--labels", str(out / "labels")]
-            + ["-c", "tmc_synth", *evaluate]
-        )
+        train = ["train", str(out / "noisy"), "--out", str(out / method), "--labels", str(labels)]
+        run([*train, "-c", "tmc_synth", *evaluate] + (["tmc.isolation=false"] if whole else []))
     print("\nheld-out identities of the world's test split (mAP / rank-1 %, untrained -> trained):")
     for method in args.methods:
         report = json.loads((out / method / "train_report.json").read_text())
         b, a = report["before"], report["after"]
         print(
-            f"  {method:5s}  mAP {b['mAP']:5.1f} -> {a['mAP']:5.1f}   rank-1 {b['rank1']:5.1f} -> "
+            f"  {method:16s}  mAP {b['mAP']:5.1f} -> {a['mAP']:5.1f}   rank-1 {b['rank1']:5.1f} -> "
             f"{a['rank1']:5.1f}   ({report['epochs']} epochs, {report['seconds']:.0f} s, "
             f"{report['images_per_s']:.0f} images/s)"
         )
