@@ -1,7 +1,9 @@
 """One module per ``rfv`` subcommand; importing this package registers them all, in help order."""
 
 from reid_from_video.commands import (  # noqa: F401  (registration)
+    embed,
     evaluate,
+    export,
     inspect,
     label,
     mot_eval,

@@ -30,7 +30,8 @@ def _histogram(config: EmbedderConfig, path: Path, name: str) -> Embedder:
 
 
 EMBEDDERS: dict[str, Callable[[EmbedderConfig, Path, str], Embedder]] = {
-    "onnx": _model,  # both read by ReidModel, which tells the format from the file
+    # Both read by ReidModel, which tells the format from the file: ONNX, TorchScript or rfv train's model.pt.
+    "onnx": _model,
     "torch": _model,
     "precomputed": _precomputed,
     "histogram": _histogram,

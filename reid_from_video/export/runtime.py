@@ -1,17 +1,24 @@
 """One way to run a re-ID model file: ``ReidModel.load(path).embed(crops)`` -> L2-normalised features.
 
-Formats: ONNX (``.onnx``, run by onnxruntime alone: no torch import) and TorchScript (``.pt``, ``.ts``,
-``.torchscript``). A JSON model card beside the file (``<file>.json``) gives the preprocessing; without one,
-the input size comes from the model's input shape when it is fixed (else 256 x 128) and the usual re-ID
-preprocessing is assumed: RGB, scaled to 0..1, ImageNet mean and standard deviation.
+Formats, told apart by suffix and content:
+
+* ONNX (``.onnx``): run by onnxruntime alone, no torch import (a deployment needs only onnxruntime, numpy
+  and OpenCV);
+* TorchScript (``.pt``, ``.pth``, ``.ts``, ``.torchscript``: a zip with ``code/`` and ``constants.pkl``);
+* a model file of ``rfv train`` (``model.pt``, or the training state ``checkpoint.pt``), read with
+  ``torch.load(weights_only=True)`` and rebuilt as the PyTorch network without its classifier.
+
+A JSON model card beside the file (``<file>.json``, see :mod:`reid_from_video.export.card`) gives the
+preprocessing; a checkpoint carries its own (its model config). Without either, the input size comes from
+the model's input shape when it is fixed (else 256 x 128) and the usual re-ID preprocessing is assumed: RGB,
+scaled to 0..1, ImageNet mean and standard deviation.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,74 +28,84 @@ import numpy as np
 from reid_from_video.detect.base import resolve_device
 from reid_from_video.embed.base import normalize_rows
 from reid_from_video.errors import InputError
+from reid_from_video.export.card import IMAGENET_MEAN, IMAGENET_STD, ModelCard, card_path
+
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "ModelCard", "ReidModel", "card_path"]
 
 log = logging.getLogger(__name__)
 
 ONNX_SUFFIXES = (".onnx",)
-TORCHSCRIPT_SUFFIXES = (".pt", ".ts", ".torchscript")
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-@dataclass
-class ModelCard:
-    """How a model wants its input, and what it is. Written as JSON beside an exported model."""
-
-    input_size: tuple[int, int] = (256, 128)  # height, width
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-    colour: str = "RGB"  # channel order the model expects
-    feature_dim: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # training method, data, metrics, ...
-
-    @classmethod
-    def read(cls, path: Path) -> ModelCard:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            raise InputError(path, f"cannot read the model card: {error}") from None
-        known = {k: data.pop(k) for k in list(data) if k in cls.__dataclass_fields__ and k != "extra"}
-        try:
-            card = cls(**known, extra=data)
-            card.input_size = (int(card.input_size[0]), int(card.input_size[1]))
-        except (TypeError, ValueError, IndexError) as error:
-            raise InputError(path, f"bad model card: {error}") from None
-        if card.colour not in ("RGB", "BGR"):
-            raise InputError(path, f"colour must be RGB or BGR, not {card.colour!r}")
-        return card
-
-
-def card_path(model_path: Path) -> Path:
-    return model_path.with_name(model_path.name + ".json")
+TORCH_SUFFIXES = (".pt", ".pth", ".ts", ".torchscript")  # TorchScript or an rfv train model file
+TORCHSCRIPT_SUFFIXES = TORCH_SUFFIXES
+RunBatch = Callable[[np.ndarray], np.ndarray]
 
 
 class ReidModel:
-    """A loaded re-ID model: ``embed(crops)`` takes BGR uint8 crops of any size (OpenCV's layout)."""
+    """A loaded re-ID model: ``embed(crops)`` takes BGR uint8 crops of any size (OpenCV's layout).
 
-    def __init__(self, path: Path, card: ModelCard, run_batch: Any, fixed_batch: int | None, device: str):
+    ``format`` is ``onnx``, ``torchscript`` or ``checkpoint``; ``device`` where it runs (``cpu``, ``cuda``).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        card: ModelCard,
+        run_batch: RunBatch,
+        fixed_batch: int | None,
+        device: str,
+        format: str = "onnx",
+    ):
         self.path = path
         self.card = card
         self._run = run_batch
         self._fixed_batch = fixed_batch
         self.device = device
+        self.format = format
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> ReidModel:
+    def load(
+        cls, path: str | Path, device: str = "auto", card: ModelCard | None = None, threads: int | None = None
+    ) -> ReidModel:
+        """The model in ``path`` on ``device`` (``auto``: a GPU when present). ``card`` overrides the card
+        beside the file (and a checkpoint's own preprocessing); ``threads``: onnxruntime's CPU threads
+        (default: one per core; torch's are set process-wide by ``torch.set_num_threads``)."""
         path = Path(path)
         if not path.is_file():
             raise InputError(path, "model file not found")
-        card = ModelCard.read(card_path(path)) if card_path(path).is_file() else None
+        if card is None and card_path(path).is_file():
+            card = ModelCard.read(card_path(path))
         suffix = path.suffix.lower()
         if suffix in ONNX_SUFFIXES:
-            return _load_onnx(path, card, device)
-        if suffix in TORCHSCRIPT_SUFFIXES:
-            return _load_torchscript(path, card, device)
-        raise InputError(path, f"unknown model format {suffix!r}: expected .onnx or TorchScript (.pt, .ts)")
+            return _load_onnx(path, card, device, threads)
+        if suffix in TORCH_SUFFIXES:
+            from reid_from_video.export.source import is_torchscript
+
+            if is_torchscript(path):
+                return _load_torchscript(path, card, device)
+            return _load_checkpoint(path, card, device)
+        raise InputError(
+            path, f"unknown model format {suffix!r}: expected .onnx, TorchScript or an rfv train model (.pt)"
+        )
+
+    @classmethod
+    def from_torch(
+        cls,
+        module: Any,
+        card: ModelCard,
+        device: str = "cpu",
+        path: Path | None = None,
+        format: str = "torch",
+    ) -> ReidModel:
+        """A PyTorch module (eval mode; ``N x 3 x H x W`` -> ``N x D``) behind the same API."""
+        target = resolve_device(device)
+        module = module.to(target).eval()
+        run = _torch_runner(module, target)
+        return cls(path or Path(f"<{type(module).__name__}>"), card, run, None, target, format)
 
     def preprocess(self, crops: Sequence[np.ndarray]) -> np.ndarray:
-        """N x 3 x H x W float32: resized, channel order, scaled, normalised."""
+        """N x 3 x H x W float32: resized (bilinear), channel order, scaled to 0..1, normalised."""
         height, width = self.card.input_size
-        batch = np.empty((len(crops), height, width, 3), np.float32)
+        pixels = np.empty((len(crops), height, width, 3), np.uint8)
         for i, crop in enumerate(crops):
             if not (isinstance(crop, np.ndarray) and crop.ndim == 3 and crop.shape[2] == 3):
                 shape = getattr(crop, "shape", None)
@@ -97,11 +114,17 @@ class ReidModel:
                 raise ValueError(f"crop {i}: expected uint8 pixels, got {crop.dtype}")
             if crop.shape[0] == 0 or crop.shape[1] == 0:
                 raise ValueError(f"crop {i}: empty image {crop.shape}")
-            batch[i] = cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR)
+            pixels[i] = cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR)
         if self.card.colour == "RGB":
-            batch = batch[..., ::-1]
-        batch = (batch / 255.0 - np.array(self.card.mean, np.float32)) / np.array(self.card.std, np.float32)
-        return np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
+            pixels = pixels[..., ::-1]
+        # (x / 255 - mean) / std as one multiply-add, written straight into the N x C x H x W layout.
+        std = np.asarray(self.card.std, np.float32)
+        scale = (1.0 / (255.0 * std)).reshape(3, 1, 1)
+        shift = (np.asarray(self.card.mean, np.float32) / std).reshape(3, 1, 1)
+        batch = np.empty((len(crops), 3, height, width), np.float32)
+        np.multiply(pixels.transpose(0, 3, 1, 2), scale, out=batch)
+        np.subtract(batch, shift, out=batch)
+        return batch
 
     def embed(self, crops: Sequence[np.ndarray], batch_size: int = 64) -> np.ndarray:
         """L2-normalised features, one row per crop (float32)."""
@@ -116,10 +139,15 @@ class ReidModel:
                 rows.append(self._run(np.concatenate([chunk, pad]))[: len(chunk)])
             else:
                 rows.append(self._run(chunk))
-        return normalize_rows(np.concatenate(rows).reshape(len(crops), -1)).astype(np.float32)
+        features = np.concatenate(rows).reshape(len(crops), -1)
+        if self.card.feature_dim and features.shape[1] != self.card.feature_dim:
+            raise InputError(
+                self.path, f"gives {features.shape[1]}-d features; its card says {self.card.feature_dim}"
+            )
+        return normalize_rows(features).astype(np.float32)
 
 
-def _load_onnx(path: Path, card: ModelCard | None, device: str) -> ReidModel:
+def _load_onnx(path: Path, card: ModelCard | None, device: str, threads: int | None = None) -> ReidModel:
     import onnxruntime as ort
 
     available = ort.get_available_providers()
@@ -128,12 +156,17 @@ def _load_onnx(path: Path, card: ModelCard | None, device: str) -> ReidModel:
     if device.startswith("cuda") and not providers:
         log.warning("%s: onnxruntime has no CUDA provider here; running on CPU", path)
     try:
-        session = ort.InferenceSession(str(path), providers=[*providers, "CPUExecutionProvider"])
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        session = ort.InferenceSession(str(path), options, providers=[*providers, "CPUExecutionProvider"])
     except Exception as error:  # onnxruntime raises its own exception types for bad files
         raise InputError(path, f"cannot load as an ONNX model: {error}") from None
     inputs = session.get_inputs()
-    if len(inputs) != 1 or len(inputs[0].shape) != 4:
+    if len(inputs) != 1 or len(inputs[0].shape) != 4 or inputs[0].shape[1] not in (3, "C", None):
         raise InputError(path, f"expected one N x 3 x H x W input, found {[i.shape for i in inputs]}")
+    if inputs[0].type != "tensor(float)":
+        raise InputError(path, f"expected a float32 input, found {inputs[0].type}")
     shape = inputs[0].shape
     if card is None:
         size = (shape[2], shape[3]) if all(isinstance(s, int) for s in shape[2:]) else (256, 128)
@@ -145,7 +178,7 @@ def _load_onnx(path: Path, card: ModelCard | None, device: str) -> ReidModel:
         return session.run(None, {name: batch})[0]
 
     used = "cuda" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
-    return ReidModel(path, card, run, fixed, used)
+    return ReidModel(path, card, run, fixed, used, "onnx")
 
 
 def _load_torchscript(path: Path, card: ModelCard | None, device: str) -> ReidModel:
@@ -153,13 +186,31 @@ def _load_torchscript(path: Path, card: ModelCard | None, device: str) -> ReidMo
 
     target = resolve_device(device)
     try:
-        module = torch.jit.load(str(path), map_location=target).eval()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch >= 2.9 marks torch.jit deprecated
+            module = torch.jit.load(str(path), map_location=target).eval()
     except (RuntimeError, ValueError) as error:
         raise InputError(path, f"cannot load as a TorchScript model: {error}") from None
-    card = card or ModelCard()
+    return ReidModel(path, card or ModelCard(), _torch_runner(module, target), None, target, "torchscript")
 
-    @torch.inference_mode()
+
+def _load_checkpoint(path: Path, card: ModelCard | None, device: str) -> ReidModel:
+    from reid_from_video.export.source import read_source
+
+    try:
+        source = read_source(path)
+    except InputError as error:
+        problem = f"not a TorchScript model, nor a model file of rfv train: {error.problem}"
+        raise InputError(path, problem) from None
+    card = card or source.card(format="checkpoint", training=source.training)
+    return ReidModel.from_torch(source.model, card, device, path, "checkpoint")
+
+
+def _torch_runner(module: Any, target: str) -> RunBatch:
+    import torch
+
+    @torch.no_grad()
     def run(batch: np.ndarray) -> np.ndarray:
         return module(torch.from_numpy(batch).to(target)).float().cpu().numpy()
 
-    return ReidModel(path, card, run, None, target)
+    return run

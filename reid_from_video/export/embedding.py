@@ -1,0 +1,78 @@
+"""``rfv embed``: features of every crop of a folder or a tracklet store with a model file, as a ``.npy``
+(float32, one L2-normalised row per crop) and an index CSV beside it saying which crop each row is.
+
+``features.npy`` gets ``features.csv``: ``row, path`` (relative to the input folder or store, or absolute),
+and for a store its index columns (camera, track, frame, time_s, box, score, gt_id). Both files are
+written atomically (a temporary name, then a rename), the index last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reid_from_video.config import option
+from reid_from_video.errors import ConfigError
+from reid_from_video.evaluate.features import tracklet_features
+from reid_from_video.export.crops import list_crops
+from reid_from_video.export.runtime import ReidModel
+from reid_from_video.io.atomic import atomic_write
+
+
+@dataclass
+class EmbedConfig:
+    """The ``rfv embed`` settings."""
+
+    batch: int = option(64, "crops per inference call")
+    device: str = option("auto", "auto (GPU when present), cpu, cuda")
+    progress: bool = option(True, "a progress bar (crops/s)")
+
+    def __post_init__(self) -> None:
+        if self.batch < 1:
+            raise ValueError(f"batch must be >= 1, got {self.batch}")
+
+
+def index_path(features_path: Path) -> Path:
+    """The index CSV of a features file: ``features.npy`` -> ``features.csv``."""
+    return features_path.with_suffix(".csv")
+
+
+def run_embed(
+    crops_or_store: str | Path, model_path: str | Path, out: str | Path, config: EmbedConfig
+) -> dict[str, Any]:
+    """Embed every crop; write ``out`` (.npy) and its index CSV; returns a summary."""
+    out = Path(out)
+    if out.suffix != ".npy":
+        raise ConfigError(f"--out {out}: the features file must end in .npy")
+    crops = list_crops(crops_or_store)
+    model = ReidModel.load(model_path, config.device)
+    # Every crop is its own one-frame tracklet: the mean of one row is that row. Images are read by
+    # threads, a few batches ahead of the model.
+    paths = [[str(p)] for p in crops.files]
+    embed = _batch_embed(model, config.batch)
+    features = tracklet_features(paths, embed, 0, config.batch, config.progress).astype(np.float32)
+    with atomic_write(out, "wb") as handle:
+        np.save(handle, features, allow_pickle=False)
+    with atomic_write(index_path(out)) as handle:
+        crops.table.to_csv(handle, index=False)
+    return {
+        "input": str(crops.root if crops.kind != "image" else crops.files[0]),
+        "kind": crops.kind,
+        "crops": len(crops),
+        "feature_dim": int(features.shape[1]),
+        "model": str(model.path),
+        "format": model.format,
+        "device": model.device,
+        "features": str(out),
+        "index": str(index_path(out)),
+    }
+
+
+def _batch_embed(model: ReidModel, batch: int) -> Any:
+    def embed(images: list[np.ndarray]) -> np.ndarray:
+        return model.embed(images, batch_size=batch)
+
+    return embed
