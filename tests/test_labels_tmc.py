@@ -17,7 +17,9 @@ from reid_from_video.labels.tmc import (
     AssociationConfig,
     IsolationConfig,
     TmcConfig,
+    associate,
     association_windows,
+    camera_centred,
     isolate,
     sub_tracklets,
     tmc_labels,
@@ -138,6 +140,34 @@ def test_unclustered_sub_tracklets_dropped_or_own_label():
     own_config = TmcConfig(plain, AssociationConfig(unclustered="own", cluster=cluster))
     own = tmc_labels(index, all_feats, own_config)
     assert len(own.labels) == 83 and own.labels["label"].nunique() == 13
+
+
+def test_camera_centring_lets_a_person_meet_itself_across_cameras():
+    # 6 people seen by 2 cameras; each camera adds its own large cast to every feature it sees.
+    rng = np.random.default_rng(2)
+    people = rng.normal(size=(6, 16))
+    cast = 4 * rng.normal(size=(2, 16))
+    ids = np.tile(np.repeat(np.arange(6), 2), 2)  # 2 pieces per person per camera
+    cameras = np.repeat([0, 1], 12)
+    features = people[ids] + cast[cameras] + 0.05 * rng.normal(size=(24, 16))
+    features /= np.linalg.norm(features, axis=1, keepdims=True)
+    config = AssociationConfig(cluster=ClusterConfig(distance="cosine", eps=0.2, min_samples=2, device="cpu"))
+    plain, _ = associate(features, config)
+    assert (plain >= 0).any()
+    assert all(len(set(cameras[plain == k])) == 1 for k in set(plain.tolist()) if k >= 0)
+    config.camera_centring = True
+    centred, _ = associate(features, config, cameras)
+    assert centred.max() + 1 == 6 and (centred >= 0).all()
+    for k in range(6):  # each cluster is one person, in both cameras
+        assert len(set(ids[centred == k])) == 1 and len(set(cameras[centred == k])) == 2
+    # By hand: each camera's mean is gone, rows are unit length again.
+    expected = features.copy()
+    for camera in (0, 1):
+        expected[cameras == camera] -= features[cameras == camera].mean(axis=0)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(camera_centred(features, cameras), expected, atol=1e-6)
+    with pytest.raises(ValueError, match="camera"):
+        associate(features, config)
 
 
 def test_quality_figures_by_hand():

@@ -61,6 +61,11 @@ class AssociationConfig:
 
     frames: int = option(32, "consecutive frames per sub-tracklet pooled into its feature (a random window)")
     unclustered: str = option("drop", "sub-tracklets DBSCAN leaves as noise: drop, or own (a label each)")
+    camera_centring: bool = option(
+        False,
+        "subtract each camera's mean pooled feature before clustering (then unit length again): removes a "
+        "camera's colour cast so that one person's pieces in different cameras can meet; not in TMC",
+    )
     seed: int = option(0, "seed of the frame windows")
     cluster: ClusterConfig = section(ClusterConfig, "distance and DBSCAN settings")
 
@@ -185,9 +190,26 @@ def pooled_features(features: np.ndarray, windows: Sequence[np.ndarray]) -> np.n
     return normalize_rows(np.stack([features[w].mean(axis=0) for w in windows]))
 
 
-def associate(tracklet_features: np.ndarray, config: AssociationConfig) -> tuple[np.ndarray, Clustering]:
+def camera_centred(features: np.ndarray, cameras: np.ndarray) -> np.ndarray:
+    """Each camera's mean row subtracted from its rows, then unit length: what is common to everything a
+    camera sees (its light, colour balance, background) no longer separates it from the other cameras."""
+    centred = features.astype(np.float64, copy=True)
+    for camera in np.unique(cameras):
+        rows = cameras == camera
+        centred[rows] -= centred[rows].mean(axis=0)
+    return normalize_rows(centred).astype(features.dtype)
+
+
+def associate(
+    tracklet_features: np.ndarray, config: AssociationConfig, cameras: np.ndarray | None = None
+) -> tuple[np.ndarray, Clustering]:
     """(labels, clustering): a pseudo identity per sub-tracklet, :data:`DROPPED` for un-clustered ones
-    unless ``unclustered`` is ``own``, in which case each gets a label after the clusters'."""
+    unless ``unclustered`` is ``own``, in which case each gets a label after the clusters'. ``cameras``
+    (one per sub-tracklet) is needed with ``camera_centring``."""
+    if config.camera_centring:
+        if cameras is None:
+            raise ValueError("camera_centring needs the camera of every sub-tracklet")
+        tracklet_features = camera_centred(tracklet_features, np.asarray(cameras))
     clustering = cluster(tracklet_features, config.cluster)
     labels = clustering.labels.copy()
     if config.unclustered == "own":
@@ -213,7 +235,8 @@ def tmc_labels(index: pd.DataFrame, features: np.ndarray, config: TmcConfig) -> 
         raise ValueError("isolation kept no sub-tracklet: nothing to associate")
     rng = np.random.default_rng(config.association.seed)
     windows = association_windows(groups["rows"].tolist(), config.association.frames, rng)
-    labels, clustering = associate(pooled_features(features, windows), config.association)
+    pooled = pooled_features(features, windows)
+    labels, clustering = associate(pooled, config.association, groups["camera"].to_numpy())
     table = groups[["camera", "track", "sub_track"]].assign(label=labels)
     table = table[table["label"] != DROPPED].reset_index(drop=True)
     return TmcLabels(sub_track, table, clustering)

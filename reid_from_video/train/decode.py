@@ -20,6 +20,8 @@ page they touch (reference counts write to the pages of Python objects).
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.context
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -177,7 +179,18 @@ def batch_loader(dataset: BatchDataset, workers: int, pin_memory: bool, prefetch
         persistent_workers=False,
         prefetch_factor=prefetch if workers > 0 else None,
         worker_init_fn=_init_worker if workers > 0 else None,
+        multiprocessing_context=_worker_context() if workers > 0 else None,
     )
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Workers forked from a clean server process, not from this one: a fork of a process whose OpenCV or
+    OpenMP thread pools are running (e.g. ``rfv run`` tracked in it before training) can deadlock in the
+    child. The server starts once per process, with torch and OpenCV already imported."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context()  # e.g. Windows: spawn, already clean
+    multiprocessing.set_forkserver_preload(["torch", "cv2", __name__])
+    return multiprocessing.get_context("forkserver")
 
 
 def _init_worker(worker_id: int) -> None:
