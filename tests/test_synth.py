@@ -97,6 +97,18 @@ def test_same_seed_gives_identical_files(world_dir: Path, tmp_path: Path):
     assert (tmp_path / "b" / "world.json").read_bytes() != (world_dir / "world.json").read_bytes()
 
 
+def test_people_seed_keeps_the_cameras_and_changes_the_people():
+    base = plan_world(tiny())
+    assert plan_world(tiny(people_seed=base.config.seed)).to_dict() == base.to_dict() | {
+        "people_seed": base.config.seed
+    }
+    other = plan_world(tiny(people_seed=7))
+    assert [c.to_dict() for c in other.cameras] == [c.to_dict() for c in base.cameras]
+    assert other.edges == base.edges
+    assert [look.to_dict() for look in other.looks] != [look.to_dict() for look in base.looks]
+    assert other.to_dict()["people_seed"] == 7 and "people_seed" not in base.to_dict()
+
+
 def test_people_cross_and_occlude_each_other(world_dir: Path):
     gt = gt_of(world_dir)
     crossings = 0

@@ -59,6 +59,10 @@ class SynthConfig:
     fps: int = option(10, "frames per second")
     size: str = option("640x360", "frame size WIDTHxHEIGHT")
     seed: int = option(0, "random seed: the same seed gives byte-identical gt.txt and world.json")
+    people_seed: int = option(
+        -1, "seed of the people (looks, journeys, split) apart from the cameras; -1: seed. Another "
+        "people_seed with the same seed: the same camera network watching other people"
+    )
     density: float = option(4.0, "crowd density: mean number of people in view per camera")
     revisit: float = option(0.25, "probability that a person's next appearance is the same camera again")
     similar_pairs: int = option(-1, "pairs of deliberately similar-looking people (-1: identities // 8)")
@@ -70,6 +74,11 @@ class SynthConfig:
     contact_sheet: bool = option(True, "write contact_sheet.jpg: sample frames of every camera with gt")
     workers: int = option(0, "processes rendering cameras in parallel (0: one per camera, up to the CPUs)")
     mars: MarsExportConfig = section(MarsExportConfig, "export of gt crops in the MARS layout")
+
+    @property
+    def people(self) -> int:
+        """The seed of everything about the people."""
+        return self.seed if self.people_seed < 0 else self.people_seed
 
     def __post_init__(self) -> None:
         parse_size(self.size)
@@ -89,6 +98,8 @@ class SynthConfig:
             raise ValueError(f"codec must be mp4v or MJPG, got {self.codec!r}")
         if self.workers < 0:
             raise ValueError("workers must be >= 0")
+        if self.people_seed < -1:
+            raise ValueError("people_seed must be >= 0, or -1 (the seed)")
         if self.mars.enabled and self.cameras > MARS_MAX_CAMERAS:
             raise ValueError(
                 f"the MARS layout numbers cameras 1..{MARS_MAX_CAMERAS}: with cameras={self.cameras} "

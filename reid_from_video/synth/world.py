@@ -90,6 +90,7 @@ class World:
         return {
             "format": FORMAT,
             "seed": c.seed,
+            **({"people_seed": c.people_seed} if c.people_seed >= 0 else {}),  # old worlds: same bytes
             "fps": c.fps,
             "seconds": c.seconds,
             "frames": c.n_frames,
@@ -212,7 +213,7 @@ def _schedule(
     config: SynthConfig, cameras: list[CameraSpec], looks: list[Look], edges: list[Edge], rate: float
 ) -> list[Visit]:
     """Journeys arriving at ``rate`` per second, each given to a free identity (the least used first)."""
-    rng = _rng(config.seed, 4)
+    rng = _rng(config.people, 4)
     t = -60.0 + rng.exponential(1.0 / rate)  # started early: people are already about at the first frame
     starts = []
     while t < config.seconds:
@@ -240,14 +241,15 @@ def _schedule(
 
 
 def plan_world(config: SynthConfig) -> World:
-    """The whole plan for ``config`` (deterministic in ``config.seed``)."""
+    """The whole plan for ``config``: cameras, backgrounds and topology from ``config.seed``, the people
+    (looks, journeys, split) from ``config.people``."""
     seed = config.seed
     style = int(_rng(seed, 1).integers(3))
     cameras = [
         random_camera(_rng(seed, 1, k), k, config.width, config.height, style)
         for k in range(1, config.cameras + 1)
     ]
-    looks, similar = make_looks(_rng(seed, 2), config.identities, config.n_similar_pairs)
+    looks, similar = make_looks(_rng(config.people, 2), config.identities, config.n_similar_pairs)
     edges = make_topology(_rng(seed, 3), config.cameras, config.seconds)
 
     # Journeys arrive at the rate that keeps `density` people in view per camera on average: a first guess
@@ -263,7 +265,7 @@ def plan_world(config: SynthConfig) -> World:
         rate *= float(np.clip(config.density / max(reached, 1e-3), 0.5, 2.0)) ** 0.7
     visits = best[1]
 
-    split_rng = _rng(seed, 5)
+    split_rng = _rng(config.people, 5)
     ids = np.arange(1, config.identities + 1)
     n_test = int(np.clip(round(config.identities * config.test_fraction), 1, config.identities - 1))
     test = sorted(int(i) for i in split_rng.choice(ids, n_test, replace=False))
