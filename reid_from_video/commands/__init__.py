@@ -7,6 +7,7 @@ from reid_from_video.commands import (  # noqa: F401  (registration)
     inspect,
     label,
     mot_eval,
+    report,
     simulate,
     synth,
     track,

@@ -1,0 +1,47 @@
+"""What every section of the report works from: the run folder, what its stages wrote (read once by
+:mod:`reid_from_video.report.sections`), where the page goes (for relative links) and the config."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reid_from_video.config import section
+from reid_from_video.report.html import Raw, code, note, tag
+from reid_from_video.report.montage import MontageConfig
+
+REPORT_FILE = "report.html"
+
+
+@dataclass
+class ReportConfig:
+    montage: MontageConfig = section(MontageConfig, "the montage of sample tracklets per label")
+
+
+@dataclass
+class Context:
+    run: Path
+    out_dir: Path
+    config: ReportConfig
+    data: dict[str, Any] = field(default_factory=dict)  # stage name -> its reader's result (None: absent)
+
+    def stage(self, name: str) -> dict[str, Any] | None:
+        return self.data.get(name)
+
+    def where(self, path: Path, text: str | None = None) -> Raw:
+        """A link to a file or folder of the run, relative to the page, showing its path inside the run."""
+        suffix = "/" if path.is_dir() else ""
+        try:
+            shown = text or path.relative_to(self.run).as_posix() + suffix
+        except ValueError:
+            shown = text or str(path)
+        try:
+            href = Path(os.path.relpath(path, self.out_dir)).as_posix() + suffix
+        except ValueError:  # another drive (Windows)
+            href = path.resolve().as_uri()
+        return tag("a", code(shown), href=href)
+
+    def absent(self, stage: str, what: str) -> Raw:
+        return note(f"{stage}/ is absent from {self.run}: {what}")
