@@ -65,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     cmd = COMMANDS[args.command]
     try:
-        config = load_config(cmd.config, args.config, args.overrides, stage=cmd.name)
+        preset = args.config or cmd.default_config
+        config = load_config(cmd.config, preset, args.overrides, stage=cmd.presets)
         if args.print_config:
             print(dump_config(config), end="")
             return 0

@@ -130,12 +130,14 @@ def test_describe_lists_every_key_with_default_and_help():
 
 
 def test_every_preset_loads_into_its_stage_config():
-    """Each YAML under configs/ is named after its stage (configs/<stage>.yaml or configs/<stage>/*.yaml),
-    or, for the standalone trackers package, configs/trackers/*.yaml holds tracker settings."""
+    """Each YAML under configs/ is named after its stage (configs/<stage>.yaml or configs/<stage>/*.yaml) or
+    lies in the preset folder its command names (rfv run: configs/pipeline/), or, for the standalone trackers
+    package, configs/trackers/*.yaml holds tracker settings."""
     from reid_from_video.cli import COMMANDS
     from trackers import DeepSortConfig
 
     sections = {"trackers": DeepSortConfig}  # presets of a section, not of a command
+    folders = {cmd.presets: cmd for cmd in COMMANDS.values()}
     presets = sorted(PRESETS_DIR.rglob("*.yaml"))
     assert presets, f"no presets under {PRESETS_DIR}"
     for preset in presets:
@@ -143,5 +145,6 @@ def test_every_preset_loads_into_its_stage_config():
         if stage in sections:
             load_config(sections[stage], preset)
             continue
-        assert stage in COMMANDS, f"{preset}: no command {stage!r}"
-        load_config(COMMANDS[stage].config, preset)
+        command = COMMANDS.get(stage) or folders.get(stage)
+        assert command is not None, f"{preset}: no command {stage!r}"
+        load_config(command.config, preset)

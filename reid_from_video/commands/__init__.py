@@ -1,6 +1,7 @@
 """One module per ``rfv`` subcommand; importing this package registers them all, in help order."""
 
 from reid_from_video.commands import (  # noqa: F401  (registration)
+    demo,
     embed,
     evaluate,
     export,
@@ -8,6 +9,7 @@ from reid_from_video.commands import (  # noqa: F401  (registration)
     label,
     mot_eval,
     report,
+    run,
     simulate,
     synth,
     track,

@@ -24,6 +24,8 @@ class Command:
     config: type
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace, Any], None]
+    presets: str = ""  # the folder under configs/ of its presets (default: the command's name)
+    default_config: str | None = None  # the preset used when no -c is given
 
 
 COMMANDS: dict[str, Command] = {}
@@ -35,13 +37,17 @@ def command(
     description: str,
     config: type,
     add_arguments: Callable[[argparse.ArgumentParser], None],
+    presets: str = "",
+    default_config: str | None = None,
 ) -> Callable:
     """Register ``run(args, config)`` as the subcommand ``name``."""
 
     def register(run: Callable[[argparse.Namespace, Any], None]) -> Callable:
         if name in COMMANDS:
             raise ValueError(f"command {name!r} registered twice")
-        COMMANDS[name] = Command(name, help, description, config, add_arguments, run)
+        COMMANDS[name] = Command(
+            name, help, description, config, add_arguments, run, presets or name, default_config
+        )
         return run
 
     return register

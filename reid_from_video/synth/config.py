@@ -60,8 +60,9 @@ class SynthConfig:
     size: str = option("640x360", "frame size WIDTHxHEIGHT")
     seed: int = option(0, "random seed: the same seed gives byte-identical gt.txt and world.json")
     people_seed: int = option(
-        -1, "seed of the people (looks, journeys, split) apart from the cameras; -1: seed. Another "
-        "people_seed with the same seed: the same camera network watching other people"
+        -1,
+        "seed of the people (looks, journeys, split) apart from the cameras; -1: seed. Another "
+        "people_seed with the same seed: the same camera network watching other people",
     )
     density: float = option(4.0, "crowd density: mean number of people in view per camera")
     revisit: float = option(0.25, "probability that a person's next appearance is the same camera again")

@@ -1,0 +1,53 @@
+"""``rfv run``'s config: one section per stage (each the stage command's own config) and the inputs that
+are not a stage's output. ``configs/pipeline/*.yaml`` are presets; ``train.epochs=5``-style overrides
+reach any stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reid_from_video.config import option, section
+from reid_from_video.evaluate.evaluation import EvaluateConfig
+from reid_from_video.export.pipeline import FORMATS, ExportConfig
+from reid_from_video.labels.run import LabelConfig
+from reid_from_video.noise.mot_eval import MotEvalConfig
+from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.train.config import TrainConfig
+
+TRAINER_OF_LABELS = {"sstt": "taudl", "tmc": "tmc"}  # label.method -> the train.method that reads them
+
+
+@dataclass
+class PipelineConfig:
+    gt: str = option(
+        "",
+        "MOTChallenge ground truth of the cameras (one sequence per camera): scores the tracks (mot-eval) "
+        "and the labels; empty: the camera folder's own gt/gt.txt when it is a MOT tree, else none",
+    )
+    eval_data: str = option(
+        "",
+        "held-out evaluation set (a MARS root, or a store with gt_id): the model is scored on it before "
+        "and after training; empty: no evaluation",
+    )
+    label_model: str = option(
+        "histogram", "tmc: the features of the first labels: histogram, or a re-ID model file (ONNX, ...)"
+    )
+    export_format: str = option("onnx", f"what rfv export writes: {', '.join(FORMATS)} or both")
+    track: TrackConfig = section(TrackConfig, "rfv track")
+    mot_eval: MotEvalConfig = section(MotEvalConfig, "rfv mot-eval (when there is ground truth)")
+    label: LabelConfig = section(LabelConfig, "rfv label")
+    train: TrainConfig = section(TrainConfig, "rfv train")
+    evaluate: EvaluateConfig = section(EvaluateConfig, "rfv evaluate (when eval_data is given)")
+    export: ExportConfig = section(ExportConfig, "rfv export")
+
+    def __post_init__(self) -> None:
+        wanted = TRAINER_OF_LABELS[self.label.method]
+        if self.train.method != wanted:
+            raise ValueError(
+                f"label.method={self.label.method} makes labels for train.method={wanted}, "
+                f"not {self.train.method}"
+            )
+        if self.export_format not in (*FORMATS, "both"):
+            raise ValueError(f"export_format must be one of {FORMATS} or both, not {self.export_format!r}")
+        if not self.track.save_crops:
+            raise ValueError("track.save_crops must be true: training reads the crops of the store")

@@ -1,0 +1,159 @@
+"""``rfv run``: every stage in order, each in ``RUN/<stage>/``; a stage whose key (config, inputs) is
+unchanged and that finished is skipped; one that was interrupted runs again in place, where the stage's
+own resume takes over (tracking skips finished cameras, training restarts from its last checkpoint)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from reid_from_video import __version__
+from reid_from_video.config import config_to_dict, save_config
+from reid_from_video.errors import InputError
+from reid_from_video.io.atomic import write_json
+from reid_from_video.io.mot import find_sequences
+from reid_from_video.pipeline.config import PipelineConfig
+from reid_from_video.pipeline.fingerprint import content_hash, stage_key, tree_fingerprint
+from reid_from_video.pipeline.stages import STAGES, Inputs, Stage
+
+log = logging.getLogger(__name__)
+
+RUN_FILE = "run.json"  # the stages' status and times, for the report and the next run
+STAGE_FILE = "stage.json"  # inside each stage folder: its key and status
+
+
+def run_pipeline(cameras: str | Path, out: str | Path, config: PipelineConfig) -> dict[str, Any]:
+    """Run (or resume) the pipeline; the run record (also written to RUN/run.json)."""
+    inputs = _inputs(Path(cameras), Path(out), config)
+    inputs.run.mkdir(parents=True, exist_ok=True)
+    save_config(config, inputs.run)
+    active = [s for s in STAGES if s.enabled(inputs)]
+    record: dict[str, Any] = {
+        "camera_folder": str(inputs.cameras),
+        "gt": str(inputs.gt) if inputs.gt else None,
+        "eval_data": str(inputs.eval_data) if inputs.eval_data else None,
+        "config": str(inputs.run / "config.yaml"),
+        "stages": [{"name": s.name, "status": "not run", "seconds": 0.0} for s in STAGES],
+    }
+    rows = {row["name"]: row for row in record["stages"]}
+    keys: dict[str, str] = {}
+    for number, stage in enumerate(active, 1):
+        keys[stage.name] = _key(stage, inputs, keys)
+        row = rows[stage.name]
+        print(f"\n[{number}/{len(active)}] {stage.name}", flush=True)
+        try:
+            row.update(_run_stage(stage, inputs, keys[stage.name]))
+        except BaseException as error:
+            row["status"] = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+            write_json(inputs.run / RUN_FILE, record)
+            raise
+        write_json(inputs.run / RUN_FILE, record)
+    return record
+
+
+def _inputs(cameras: Path, run: Path, config: PipelineConfig) -> Inputs:
+    if not cameras.exists():
+        raise InputError(cameras, "camera folder not found")
+    gt = Path(config.gt) if config.gt else (cameras if _has_gt(cameras) else None)
+    if gt is not None and not gt.exists():
+        raise InputError(gt, "ground truth not found (gt=)")
+    eval_data = Path(config.eval_data) if config.eval_data else None
+    if eval_data is not None and not eval_data.exists():
+        raise InputError(eval_data, "evaluation set not found (eval_data=)")
+    return Inputs(cameras.resolve(), run, gt, eval_data, config)
+
+
+def _has_gt(cameras: Path) -> bool:
+    """A MOT tree (or sequence) whose sequences carry gt/gt.txt: it is its own ground truth."""
+    try:
+        sequences = find_sequences(cameras)
+    except InputError:
+        return False
+    return all((folder / "gt" / "gt.txt").is_file() for folder in sequences.values())
+
+
+def _key(stage: Stage, inputs: Inputs, keys: dict[str, str]) -> str:
+    """Hash of what the stage's result depends on: its config and arguments, its upstream stages (their
+    keys and main files' content) and the files it reads from outside the run. Paths are not part of it:
+    a moved run folder or camera folder with the same content is still done."""
+    upstream = {
+        name: [keys[name], content_hash(inputs.folder(name) / f for f in _stage(name).outputs)]
+        for name in stage.upstream
+    }
+    external = {str(p): tree_fingerprint(p) for p in stage.external(inputs)}
+    run = str(inputs.run)
+    argv = [external.get(a, a.replace(run, "RUN", 1) if a.startswith(run) else a) for a in stage.argv(inputs)]
+    return stage_key(
+        {
+            "stage": stage.name,
+            "version": __version__,
+            "config": _portable(config_to_dict(stage.config(inputs)), external),
+            "argv": argv,
+            "upstream": upstream,
+            "external": sorted(external.values()),
+        }
+    )
+
+
+def _portable(config: Any, external: dict[str, str]) -> Any:
+    """``config`` with the paths of external inputs (e.g. train.eval.data) replaced by their fingerprints."""
+    if isinstance(config, dict):
+        return {k: _portable(v, external) for k, v in config.items()}
+    if isinstance(config, list):
+        return [_portable(v, external) for v in config]
+    return external.get(config, config) if isinstance(config, str) else config
+
+
+def _stage(name: str) -> Stage:
+    return next(s for s in STAGES if s.name == name)
+
+
+def _run_stage(stage: Stage, inputs: Inputs, key: str) -> dict[str, Any]:
+    folder = inputs.folder(stage.name)
+    previous = _read_stage_file(folder / STAGE_FILE)
+    if previous.get("key") == key and previous.get("status") == "done":
+        print(f"unchanged since the last run: skipped ({folder})", flush=True)
+        return {"status": "skipped", "seconds": previous.get("seconds", 0.0)}
+    if previous and previous.get("key") != key and folder.exists():
+        log.info("%s: config or inputs changed; starting the stage afresh", stage.name)
+        shutil.rmtree(folder)
+    elif previous.get("status") == "running":
+        print("resuming an interrupted run of this stage", flush=True)
+    argv = stage.argv(inputs)
+    print("rfv " + " ".join([stage.name, *argv]), flush=True)
+    seconds = float(previous.get("seconds", 0.0)) if previous.get("key") == key else 0.0
+
+    def mark(status: str) -> None:
+        write_json(
+            folder / STAGE_FILE, {"stage": stage.name, "key": key, "status": status, "seconds": seconds}
+        )
+
+    mark("running")
+    start = time.perf_counter()
+    try:
+        _run_command(stage.name, argv, stage.config(inputs))
+    finally:
+        seconds += time.perf_counter() - start  # an interrupted stage's time counts towards its total
+        mark("running")
+    mark("done")
+    return {"status": "done", "seconds": seconds}
+
+
+def _run_command(name: str, argv: list[str], config: Any) -> None:
+    """The stage's ``rfv`` command with an already resolved config (errors propagate)."""
+    from reid_from_video.cli import build_parser
+    from reid_from_video.commands import COMMANDS
+
+    args = build_parser().parse_args([name, *argv])
+    COMMANDS[name].run(args, config)
+
+
+def _read_stage_file(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}

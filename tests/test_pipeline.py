@@ -1,0 +1,124 @@
+"""``rfv demo`` / ``rfv run`` end to end on a miniature synthetic world: every stage runs and writes what its
+own command writes, an unchanged stage is skipped, a changed one re-runs with what follows it, and a run
+interrupted mid-training resumes to the same model as an uninterrupted one."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+import reid_from_video.train as train_package
+from reid_from_video.cli import main
+from reid_from_video.config import load_config
+from reid_from_video.pipeline.config import PipelineConfig
+from reid_from_video.pipeline.run import RUN_FILE, STAGE_FILE
+
+# A 3-camera, 30 s world at 5 fps; 2 training epochs of the tiny CNN at 64 x 32.
+MINI = [
+    "world.identities=16",
+    "world.seconds=30",
+    "world.fps=5",
+    "world.density=4",
+    "world.contact_sheet=false",
+    "heldout.identities=12",
+    "heldout.seconds=30",
+    "heldout.fps=5",
+    "heldout.density=4",
+    "pipeline.train.epochs=2",
+    "pipeline.train.data.iters=6",
+    "pipeline.train.data.workers=0",
+    "pipeline.train.model.input_size=[64, 32]",
+    "pipeline.train.eval.every=1",
+    "pipeline.train.tmc.association.cluster.rho=0.05",
+    "pipeline.export.batch=4",
+]
+STAGES = ["track", "mot-eval", "label", "train", "evaluate", "export"]
+
+
+def _statuses(run: Path) -> dict[str, str]:
+    record = json.loads((run / RUN_FILE).read_text())
+    return {row["name"]: row["status"] for row in record["stages"]}
+
+
+def _weights(run: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run / "train" / "model.pt", weights_only=True)["state_dict"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--out", str(out), *MINI]) == 0
+    return out
+
+
+def test_demo_runs_every_stage_and_reports(demo):
+    run = demo / "run"
+    assert _statuses(run) == dict.fromkeys(STAGES, "done")
+    for stage in STAGES:
+        assert json.loads((run / stage / STAGE_FILE).read_text())["status"] == "done"
+    assert (run / "track" / "index.csv").is_file() and (run / "label" / "labels.csv").is_file()
+    report = json.loads((run / "train" / "train_report.json").read_text())
+    assert report["before"]["epoch"] == 0 and report["after"]["epoch"] == 2
+    evaluation = json.loads((run / "evaluate" / "evaluate.json").read_text())
+    assert evaluation["model"] == str(run / "train" / "model.pt") and evaluation["valid_queries"] > 0
+    assert str(demo / "heldout" / "mars") in evaluation["source"]
+    export = json.loads((run / "export" / "export.json").read_text())
+    assert export["formats"]["onnx"]["parity"]["min_cosine"] >= 0.9999
+    assert (run / "export" / "model.onnx").is_file()
+    html = (run / "report.html").read_text()
+    assert "MOTA" in html and "mAP" in html
+    config = load_config(PipelineConfig, run / "config.yaml")
+    assert config.gt == str(demo / "world" / "gt") and config.eval_data == str(demo / "heldout" / "mars")
+
+
+def test_unchanged_stages_are_skipped_and_a_change_reruns_what_follows(demo, tmp_path):
+    out = tmp_path / "demo"
+    shutil.copytree(demo, out)
+    before = _weights(out / "run")
+    assert main(["demo", "--out", str(out), *MINI]) == 0
+    assert _statuses(out / "run") == dict.fromkeys(STAGES, "skipped")
+    assert main(["demo", "--out", str(out), *MINI, "pipeline.train.epochs=1"]) == 0
+    statuses = _statuses(out / "run")
+    assert [statuses[s] for s in STAGES] == ["skipped"] * 3 + ["done"] * 3
+    after = _weights(out / "run")
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_interrupted_training_resumes_to_the_same_model(demo, tmp_path, monkeypatch):
+    out = tmp_path / "demo"
+    shutil.copytree(demo, out)
+    shutil.rmtree(out / "run")
+    real_run_train = train_package.run_train
+
+    def interrupted(*args, **kwargs):
+        def on_step(epoch: int, step: int) -> None:
+            if (epoch, step) == (1, 3):  # epochs count from 0 here: mid-way through the second
+                raise KeyboardInterrupt
+
+        return real_run_train(*args, **kwargs, on_step=on_step)
+
+    monkeypatch.setattr(train_package, "run_train", interrupted)
+    assert main(["demo", "--out", str(out), *MINI]) == 130
+    statuses = _statuses(out / "run")
+    assert statuses["train"] == "interrupted" and statuses["export"] == "not run"
+    monkeypatch.setattr(train_package, "run_train", real_run_train)
+    assert main(["demo", "--out", str(out), *MINI]) == 0
+    statuses = _statuses(out / "run")
+    assert [statuses[s] for s in STAGES] == ["skipped"] * 3 + ["done"] * 3
+    expected, resumed = _weights(demo / "run"), _weights(out / "run")
+    assert expected.keys() == resumed.keys()
+    assert all(torch.equal(expected[k], resumed[k]) for k in expected)
+
+
+def test_label_and_train_methods_must_agree():
+    with pytest.raises(Exception, match="train.method"):
+        load_config(PipelineConfig, "taudl", ["label.method=tmc"], stage="pipeline")
+
+
+def test_missing_camera_folder_is_one_clear_error(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run")]) == 2
+    assert "nowhere" in capsys.readouterr().err
