@@ -7,7 +7,11 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +50,32 @@ def run_pipeline(cameras: str | Path, out: str | Path, config: PipelineConfig) -
         row = rows[stage.name]
         print(f"\n[{number}/{len(active)}] {stage.name}", flush=True)
         try:
-            row.update(_run_stage(stage, inputs, keys[stage.name]))
+            with _terminate_as_interrupt():
+                row.update(_run_stage(stage, inputs, keys[stage.name]))
         except BaseException as error:
             row["status"] = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
             write_json(inputs.run / RUN_FILE, record)
             raise
         write_json(inputs.run / RUN_FILE, record)
     return record
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a job scheduler) stops a stage as Ctrl-C does: recorded as interrupted, resumed by
+    the next run, instead of the process vanishing mid-write."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _inputs(cameras: Path, run: Path, config: PipelineConfig) -> Inputs:
