@@ -175,6 +175,9 @@ def _merge(cls: type, target: dict[str, Any], update: dict[str, Any], source: st
             raise ConfigError(f"{source}: unknown key {dotted!r}; valid keys: {valid}")
         field_type = hints[key]
         if dataclasses.is_dataclass(field_type):
+            shorthand = getattr(field_type, "from_shorthand", None)
+            if not isinstance(value, dict) and shorthand is not None:
+                value = shorthand(value)  # e.g. embedder=model.onnx -> backend onnx, weights model.onnx
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: {dotted!r} is a section; give its keys ({dotted}.KEY=VALUE)")
             _merge(field_type, target[key], value, source, prefix=f"{dotted}.")

@@ -148,3 +148,18 @@ def test_every_preset_loads_into_its_stage_config():
         command = COMMANDS.get(stage) or folders.get(stage)
         assert command is not None, f"{preset}: no command {stage!r}"
         load_config(command.config, preset)
+
+
+def test_a_section_with_a_shorthand_takes_one_value():
+    from reid_from_video.tracking.config import TrackConfig
+
+    config = load_config(TrackConfig, None, ["embedder=runs/export/model.onnx", "embedder.batch=8"])
+    assert (config.embedder.backend, config.embedder.weights, config.embedder.batch) == (
+        "onnx",
+        "runs/export/model.onnx",
+        8,
+    )
+    assert load_config(TrackConfig, None, ["embedder=runs/train/model.pt"]).embedder.backend == "torch"
+    assert load_config(TrackConfig, None, ["embedder=histogram"]).embedder.backend == "histogram"
+    with pytest.raises(ConfigError, match="is a section"):
+        load_config(TrackConfig, None, ["tracker=3"])

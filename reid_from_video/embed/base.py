@@ -39,6 +39,15 @@ class EmbedderConfig:
     device: str = option("auto", "onnx / torch: auto (GPU when present), cpu, cuda")
     bins: int = option(8, "histogram: bins per HSV channel")
 
+    @staticmethod
+    def from_shorthand(value: object) -> dict[str, str]:
+        """``embedder=MODEL``: a model file (``.onnx``: onnx; else TorchScript or an ``rfv train`` model.pt:
+        torch), or a backend without a file (``none``, ``histogram``)."""
+        text = str(value)
+        if text in ("none", "histogram"):
+            return {"backend": text}
+        return {"backend": "onnx" if text.lower().endswith(".onnx") else "torch", "weights": text}
+
     def __post_init__(self) -> None:
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
