@@ -8,8 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from reid_from_video.report.context import Context
-from reid_from_video.report.html import DASH, count, fmt, join, key_values, note, seconds, size, table, tag
-from reid_from_video.report.sections import number
+from reid_from_video.report.html import (
+    DASH,
+    count,
+    fmt,
+    join,
+    key_values,
+    note,
+    number,
+    seconds,
+    size,
+    table,
+    tag,
+)
 
 
 def fmt_sci(value: Any) -> str:

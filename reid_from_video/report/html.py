@@ -39,44 +39,42 @@ def tag(name: str, content: Any = "", **attributes: Any) -> Raw:
 DASH = "\u2013"
 
 
-def fmt(value: Any, digits: int = 1) -> str:
-    """A number with ``digits`` decimals (ints as they are); missing or NaN: a dash."""
-    if value is None or isinstance(value, bool):
-        return DASH if value is None else str(value)
-    if isinstance(value, int):
-        return str(value)
+def number(value: Any) -> float | None:
+    """``value`` as a finite float, or None (missing, empty, NaN, not a number)."""
     try:
-        number = float(value)
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    """A number with ``digits`` decimals (ints as they are); missing or NaN: a dash; text as it is."""
+    if value is None or isinstance(value, (bool, int)):
+        return DASH if value is None else str(value)
+    try:
+        as_float = float(value)
     except (TypeError, ValueError):
         return str(value)
-    if not math.isfinite(number):
-        return DASH
-    return f"{number:.{digits}f}"
+    return f"{as_float:.{digits}f}" if math.isfinite(as_float) else DASH
 
 
 def pct(fraction: Any, digits: int = 1) -> str:
     """A fraction (0..1) as a percentage: ``0.6455`` -> ``64.6%``; missing: a dash."""
-    try:
-        number = float(fraction)
-    except (TypeError, ValueError):
-        return DASH
-    return f"{100 * number:.{digits}f}%" if math.isfinite(number) else DASH
+    n = number(fraction)
+    return DASH if n is None else f"{100 * n:.{digits}f}%"
 
 
 def count(value: Any) -> str:
     """A count (possibly stored as a float): ``56.0`` -> ``56``; missing: a dash."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return DASH
-    return f"{number:.0f}" if math.isfinite(number) else DASH
+    n = number(value)
+    return DASH if n is None else f"{n:.0f}"
 
 
 def size(n_bytes: Any) -> str:
     """A file size: ``512 B``, ``3.4 kB``, ``97.2 MB``, ``1.25 GB``."""
-    try:
-        n = float(n_bytes)
-    except (TypeError, ValueError):
+    n = number(n_bytes)
+    if n is None:
         return DASH
     for unit, scale, digits in (("GB", 1e9, 2), ("MB", 1e6, 1), ("kB", 1e3, 1)):
         if n >= scale:

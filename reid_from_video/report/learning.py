@@ -19,11 +19,12 @@ from reid_from_video.report.html import (
     join,
     key_values,
     note,
+    number,
     seconds,
     table,
     tag,
 )
-from reid_from_video.report.sections import MAIN_RESULT, number
+from reid_from_video.report.sections import MAIN_RESULT
 
 CMC_RANKS = 20
 RANKS = (1, 5, 10, CMC_RANKS)

@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from reid_from_video.errors import InputError
+from reid_from_video.report.html import number
 
 RUN_FILE = "run.json"
 STAGE_FILE = "stage.json"
@@ -58,15 +59,6 @@ def _mapping(path: Path) -> dict[str, Any]:
 
 def _optional(path: Path) -> dict[str, Any] | None:
     return _mapping(path) if path.is_file() else None
-
-
-def number(value: Any) -> float | None:
-    """``value`` as a finite float, or None (missing, empty, NaN, not a number)."""
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
 
 
 def stage_dir(run: Path, stage: str) -> Path:

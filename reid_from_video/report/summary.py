@@ -22,6 +22,7 @@ from reid_from_video.report.html import (
     join,
     key_values,
     note,
+    number,
     pct,
     seconds,
     status,
@@ -29,7 +30,7 @@ from reid_from_video.report.html import (
     tag,
 )
 from reid_from_video.report.learning import before_after, improvement_cards
-from reid_from_video.report.sections import STAGES, number, read_stage_file
+from reid_from_video.report.sections import STAGES, read_stage_file
 
 STATUS_COLOURS = {"done": "#1f77b4", "skipped": "#9e9e9e", "failed": "#d62728", "interrupted": "#d62728"}
 NOT_RUN = ("not run", "absent")

@@ -15,11 +15,11 @@ from reid_from_video.report.html import (
     image,
     key_values,
     note,
+    number,
     seconds,
     table,
     tag,
 )
-from reid_from_video.report.sections import number
 
 TRACK_COUNTS = ("frames", "detections", "boxes", "tracks", "crops")
 
