@@ -16,8 +16,9 @@ import torch
 import reid_from_video.train as train_package
 from reid_from_video.cli import main
 from reid_from_video.config import load_config
+from reid_from_video.pipeline import RUN_FILE, STAGE_FILE, STAGE_NAMES
 from reid_from_video.pipeline.config import PipelineConfig
-from reid_from_video.pipeline.run import RUN_FILE, STAGE_FILE
+from reid_from_video.pipeline.stages import STAGES as STAGE_TABLE
 
 # A 3-camera, 30 s world at 5 fps; 2 training epochs of the tiny CNN at 64 x 32.
 MINI = [
@@ -114,6 +115,10 @@ def test_interrupted_training_resumes_to_the_same_model(demo, tmp_path, monkeypa
     expected, resumed = _weights(demo / "run"), _weights(out / "run")
     assert expected.keys() == resumed.keys()
     assert all(torch.equal(expected[k], resumed[k]) for k in expected)
+
+
+def test_the_stage_table_runs_in_the_layout_order():
+    assert [stage.name for stage in STAGE_TABLE] == list(STAGE_NAMES) == STAGES
 
 
 def test_label_and_train_methods_must_agree():

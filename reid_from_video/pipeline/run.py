@@ -4,7 +4,6 @@ own resume takes over (tracking skips finished cameras, training restarts from i
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import signal
@@ -20,14 +19,13 @@ from reid_from_video.config import config_to_dict, save_config
 from reid_from_video.errors import InputError
 from reid_from_video.io.atomic import write_json
 from reid_from_video.io.mot import find_sequences
+from reid_from_video.pipeline import RUN_FILE, STAGE_FILE
 from reid_from_video.pipeline.config import PipelineConfig
 from reid_from_video.pipeline.fingerprint import content_hash, stage_key, tree_fingerprint
 from reid_from_video.pipeline.stages import STAGES, Inputs, Stage
+from reid_from_video.report.sections import read_stage_file
 
 log = logging.getLogger(__name__)
-
-RUN_FILE = "run.json"  # the stages' status and times, for the report and the next run
-STAGE_FILE = "stage.json"  # inside each stage folder: its key and status
 
 
 def run_pipeline(cameras: str | Path, out: str | Path, config: PipelineConfig) -> dict[str, Any]:
@@ -137,7 +135,7 @@ def _stage(name: str) -> Stage:
 
 def _run_stage(stage: Stage, inputs: Inputs, key: str) -> dict[str, Any]:
     folder = inputs.folder(stage.name)
-    previous = _read_stage_file(folder / STAGE_FILE)
+    previous = read_stage_file(inputs.run, stage.name) or {}
     if previous.get("key") == key and previous.get("status") == "done":
         print(f"unchanged since the last run: skipped ({folder})", flush=True)
         return {"status": "skipped", "seconds": previous.get("seconds", 0.0)}
@@ -173,10 +171,3 @@ def _run_command(name: str, argv: list[str], config: Any) -> None:
 
     args = build_parser().parse_args([name, *argv])
     COMMANDS[name].run(args, config)
-
-
-def _read_stage_file(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {}

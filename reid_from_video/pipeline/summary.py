@@ -1,10 +1,13 @@
-"""The closing lines of ``rfv run``: the figures of every stage and where its files are."""
+"""The closing lines of ``rfv run``: the figures of every stage and where its files are, read with the
+report's readers (:mod:`reid_from_video.report.sections`)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
+
+from reid_from_video.errors import InputError
+from reid_from_video.report import sections
 
 
 def format_summary(run: Path, record: dict[str, Any]) -> str:
@@ -16,24 +19,23 @@ def format_summary(run: Path, record: dict[str, Any]) -> str:
 
 
 def _figures(run: Path, stage: str) -> str:
-    folder = run / stage
     try:
         if stage == "mot-eval":
-            combined = _json(folder / "summary.json")["COMBINED"]
+            combined = sections.read_mot_eval(run)["summary"]["COMBINED"]  # type: ignore[index]
             clear, noise = combined["clear"], combined["noise"]
             return (
                 f"MOTA {100 * clear['mota']:.1f}  IDF1 {100 * clear['idf1']:.1f}  "
                 f"rFM {noise['rfm']:.2f}  rSW {noise['rsw']:.2f}"
             )
         if stage == "label":
-            report = _json(folder / "label_report.json")
+            report = sections.read_label(run)["report"]  # type: ignore[index]
             text = f"{report['labels']} labels from {report['tracklets']} tracklets"
             quality = report.get("quality", {}).get("labels")
             if quality:
                 text += f"  purity {quality['purity']:.3f}  ARI {quality['ari']:.3f}"
             return text
         if stage == "train":
-            report = _json(folder / "train_report.json")
+            report = sections.read_train(run)["report"]  # type: ignore[index]
             before, after = report.get("before"), report.get("after")
             text = f"{report['epochs']} epochs, {report['images_per_s']:.0f} images/s"
             if before and after:
@@ -43,17 +45,13 @@ def _figures(run: Path, stage: str) -> str:
                 )
             return text
         if stage == "evaluate":
-            report = _json(folder / "evaluate.json")
-            return f"mAP {100 * report['mAP']:.1f}  rank-1 {100 * report['rank1']:.1f}  ({report['source']})"
+            result = sections.read_evaluate(run)["results"][sections.MAIN_RESULT]  # type: ignore[index]
+            return f"mAP {100 * result['mAP']:.1f}  rank-1 {100 * result['rank1']:.1f}  ({result['source']})"
         if stage == "export":
-            formats = _json(folder / "export.json")["formats"]
+            formats = sections.read_export(run)["summary"]["formats"]  # type: ignore[index]
             return ", ".join(
                 f"{row['file']} (cosine {row['parity']['min_cosine']:.6f})" for row in formats.values()
             )
-    except (OSError, KeyError, TypeError, ValueError):
-        return ""
+    except (InputError, KeyError, TypeError, ValueError):
+        return ""  # a stage's own output said what it wrote; the summary only adds figures it can read
     return ""
-
-
-def _json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))

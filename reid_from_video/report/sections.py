@@ -26,11 +26,9 @@ from typing import Any
 import pandas as pd
 
 from reid_from_video.errors import InputError
+from reid_from_video.pipeline import RUN_FILE, STAGE_FILE
 from reid_from_video.report.html import number
 
-RUN_FILE = "run.json"
-STAGE_FILE = "stage.json"
-STAGES = ("track", "mot-eval", "label", "train", "evaluate", "export")
 MAIN_RESULT = "trained model"  # the name of evaluate/evaluate.json; evaluate/<name>/evaluate.json: <name>
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from reid_from_video.pipeline import STAGE_NAMES
 from reid_from_video.report import charts
 from reid_from_video.report.context import Context
 from reid_from_video.report.html import (
@@ -30,7 +31,7 @@ from reid_from_video.report.html import (
     tag,
 )
 from reid_from_video.report.learning import before_after, improvement_cards
-from reid_from_video.report.sections import STAGES, read_stage_file
+from reid_from_video.report.sections import read_stage_file
 
 STATUS_COLOURS = {"done": "#1f77b4", "skipped": "#9e9e9e", "failed": "#d62728", "interrupted": "#d62728"}
 NOT_RUN = ("not run", "absent")
@@ -50,7 +51,7 @@ def stage_rows(ctx: Context) -> list[tuple[str, str, float | None]]:
             state, secs = "running", number(record.get("seconds"))
         rows.append((stage["name"], state, None if state in NOT_RUN else secs))
     named = {name for name, *_ in rows}
-    for stage in STAGES:
+    for stage in STAGE_NAMES:
         if stage in named:
             continue
         if not (ctx.run / stage).is_dir():
