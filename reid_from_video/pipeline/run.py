@@ -42,19 +42,21 @@ def run_pipeline(cameras: str | Path, out: str | Path, config: PipelineConfig) -
         "stages": [{"name": s.name, "status": "not run", "seconds": 0.0} for s in STAGES],
     }
     rows = {row["name"]: row for row in record["stages"]}
-    keys: dict[str, str] = {}
+    results: dict[str, str] = {}  # stage -> hash of its key and its main files' content, once it is done
     for number, stage in enumerate(active, 1):
-        keys[stage.name] = _key(stage, inputs, keys)
+        key = _key(stage, inputs, results)
         row = rows[stage.name]
         print(f"\n[{number}/{len(active)}] {stage.name}", flush=True)
         try:
             with _terminate_as_interrupt():
-                row.update(_run_stage(stage, inputs, keys[stage.name]))
+                row.update(_run_stage(stage, inputs, key))
         except BaseException as error:
             row["status"] = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
             write_json(inputs.run / RUN_FILE, record)
             raise
         write_json(inputs.run / RUN_FILE, record)
+        outputs = content_hash(inputs.folder(stage.name) / name for name in stage.outputs)
+        results[stage.name] = stage_key({"key": key, "outputs": outputs})
     return record
 
 
@@ -97,14 +99,10 @@ def _has_gt(cameras: Path) -> bool:
     return all((folder / "gt" / "gt.txt").is_file() for folder in sequences.values())
 
 
-def _key(stage: Stage, inputs: Inputs, keys: dict[str, str]) -> str:
-    """Hash of what the stage's result depends on: its config and arguments, its upstream stages (their
-    keys and main files' content) and the files it reads from outside the run. Paths are not part of it:
-    a moved run folder or camera folder with the same content is still done."""
-    upstream = {
-        name: [keys[name], content_hash(inputs.folder(name) / f for f in _stage(name).outputs)]
-        for name in stage.upstream
-    }
+def _key(stage: Stage, inputs: Inputs, results: dict[str, str]) -> str:
+    """Hash of what the stage's result depends on: its config and arguments, the results of the stages it
+    reads (their keys and main files' content) and the files it reads from outside the run. Paths are not
+    part of it: a moved run folder or camera folder with the same content is still done."""
     external = {str(p): tree_fingerprint(p) for p in stage.external(inputs)}
     run = str(inputs.run)
     argv = [external.get(a, a.replace(run, "RUN", 1) if a.startswith(run) else a) for a in stage.argv(inputs)]
@@ -114,7 +112,7 @@ def _key(stage: Stage, inputs: Inputs, keys: dict[str, str]) -> str:
             "version": __version__,
             "config": _portable(config_to_dict(stage.config(inputs)), external),
             "argv": argv,
-            "upstream": upstream,
+            "upstream": {name: results[name] for name in stage.upstream},
             "external": sorted(external.values()),
         }
     )
@@ -127,10 +125,6 @@ def _portable(config: Any, external: dict[str, str]) -> Any:
     if isinstance(config, list):
         return [_portable(v, external) for v in config]
     return external.get(config, config) if isinstance(config, str) else config
-
-
-def _stage(name: str) -> Stage:
-    return next(s for s in STAGES if s.name == name)
 
 
 def _run_stage(stage: Stage, inputs: Inputs, key: str) -> dict[str, Any]:

@@ -38,12 +38,19 @@ class Stage:
     argv: Callable[[Inputs], list[str]]  # the command's arguments (no config: given as an object)
     external: Callable[[Inputs], list[Path]] = lambda _: []  # inputs outside RUN, fingerprinted
     enabled: Callable[[Inputs], bool] = lambda _: True
+    adjust: Callable[[Any, Inputs], None] = lambda section, inputs: None  # fill in what the run knows
 
     def config(self, inputs: Inputs) -> Any:
+        """The stage's section of the pipeline config (a copy), adjusted to the run's inputs."""
         section = copy.deepcopy(getattr(inputs.config, self.section))
-        if self.name == "train" and inputs.eval_data and not section.eval.data:
-            section.eval.data = str(inputs.eval_data)  # the baseline and per-epoch mAP on the held-out set
+        self.adjust(section, inputs)
         return section
+
+
+def _train_eval_data(section: Any, i: Inputs) -> None:
+    """Training scores the untrained network, and then every few epochs, on the held-out set (unless set)."""
+    if i.eval_data and not section.eval.data:
+        section.eval.data = str(i.eval_data)
 
 
 def _label_argv(i: Inputs) -> list[str]:
@@ -94,6 +101,7 @@ STAGES: tuple[Stage, ...] = (
             *["--labels", str(i.folder("label"))],
         ],
         external=lambda i: [i.eval_data] if i.eval_data else [],
+        adjust=_train_eval_data,
     ),
     Stage(
         "evaluate",
