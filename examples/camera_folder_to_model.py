@@ -19,7 +19,7 @@ import json
 import os
 from pathlib import Path
 
-from reid_from_video.cli import main
+from reid_from_video.cli import run_step as run
 from reid_from_video.io.mot import read_mot, write_mot
 
 SCALE = 0.625  # MOT15's PETS09 gt is in 768 x 576 coordinates, the video 480 x 360
@@ -40,12 +40,6 @@ TINY_TMC = [  # configs/train/tmc_synth.yaml's network and schedule: minutes on 
     "label.tmc.association.cluster.rho=0.02",
     "label.tmc.association.cluster.min_samples=2",
 ]
-
-
-def run(args: list[str]) -> None:
-    print("\n$ rfv " + " ".join(args), flush=True)
-    if main(args) != 0:
-        raise SystemExit(f"rfv {args[0]} failed")
 
 
 def scaled_gt(gt_file: Path, camera: str, out: Path) -> Path:

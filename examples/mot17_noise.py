@@ -15,13 +15,7 @@ import json
 import os
 from pathlib import Path
 
-from reid_from_video.cli import main
-
-
-def run(args: list[str]) -> None:
-    print("\n$ rfv " + " ".join(args), flush=True)
-    if main(args) != 0:
-        raise SystemExit(f"rfv {args[0]} failed")
+from reid_from_video.cli import run_step as run
 
 
 def example() -> int:

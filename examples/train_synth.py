@@ -20,7 +20,7 @@ import argparse
 import json
 from pathlib import Path
 
-from reid_from_video.cli import main
+from reid_from_video.cli import run_step as run
 
 WORLD = ["cameras=4", "identities=120", "seconds=120", "density=8", "seed=0", "contact_sheet=false"]
 LABEL = [  # histogram features: a small world has ~1% same-identity pairs and few sub-tracklets per person
@@ -28,12 +28,6 @@ LABEL = [  # histogram features: a small world has ~1% same-identity pairs and f
     "tmc.association.cluster.distance=cosine",
     "tmc.association.cluster.min_samples=2",
 ]
-
-
-def run(args: list[str]) -> None:
-    print("\n$ rfv " + " ".join(args), flush=True)
-    if main(args) != 0:
-        raise SystemExit(f"rfv {args[0]} failed")
 
 
 def example() -> int:

@@ -16,7 +16,7 @@ from reid_from_video.commands import COMMANDS
 from reid_from_video.config import describe_config, dump_config, load_config
 from reid_from_video.errors import RfvError
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "main", "run_step"]
 
 log = logging.getLogger("reid_from_video")
 
@@ -78,6 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rfv {cmd.name}: interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def run_step(argv: Sequence[str]) -> None:
+    """``rfv ARGV`` as one step of a script (the examples): echoed, and the script stops when it fails."""
+    print("\n$ rfv " + " ".join(argv), flush=True)
+    if main(argv) != 0:
+        raise SystemExit(f"rfv {argv[0]} failed")
 
 
 if __name__ == "__main__":
