@@ -29,3 +29,28 @@ def need(root: Path, relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not found in the research data")
     return path
+
+
+def _world(root: Path, *overrides: str) -> Path:
+    from reid_from_video.config import load_config
+    from reid_from_video.synth import SynthConfig, synthesize
+
+    synthesize(load_config(SynthConfig, None, [*overrides, "contact_sheet=false"]), root, progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def mars_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny 3-camera synthetic world (16 people, 30 s at 5 fps, 320x180, seed 3) with its MARS-layout
+    export (train and test identities disjoint), rendered once for the tests that only read it."""
+    root = tmp_path_factory.mktemp("mars_world")
+    return _world(root, "cameras=3", "identities=16", "seconds=30", "fps=5", "size=320x180", "seed=3")
+
+
+@pytest.fixture(scope="session")
+def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-camera, 8 s synthetic world (8 people, 320x180, seed 3, no MARS export), for tracking tests
+    that only read it."""
+    root = tmp_path_factory.mktemp("small_world")
+    overrides = ["cameras=2", "seconds=8", "size=320x180", "identities=8", "seed=3", "mars.enabled=false"]
+    return _world(root, *overrides, "workers=1")

@@ -14,12 +14,10 @@ import pytest
 from test_export import make_checkpoint
 
 from reid_from_video.cli import main
-from reid_from_video.config import load_config
 from reid_from_video.export.parity import synthetic_crops
 from reid_from_video.export.pipeline import ExportConfig, run_export
 from reid_from_video.export.runtime import ReidModel
 from reid_from_video.io.store import CropConfig, TrackletStore
-from reid_from_video.synth import SynthConfig, synthesize
 
 SIZE = (64, 32)
 
@@ -113,17 +111,10 @@ def test_embed_failures(onnx_model: Path, tmp_path: Path, capsys) -> None:
 HALF_SIZE = ["detector.bg_min_area=40", "detector.bg_join_height=8", "detector.min_height=10"]
 
 
-def test_exported_model_as_the_tracker_embedder(onnx_model: Path, tmp_path: Path) -> None:
-    world = load_config(
-        SynthConfig,
-        None,
-        ["cameras=2", "seconds=8", "size=320x180", "identities=8", "seed=3", "contact_sheet=false",
-         "mars.enabled=false", "workers=1"],
-    )  # fmt: skip
-    synthesize(world, tmp_path / "world", progress=False)
+def test_exported_model_as_the_tracker_embedder(onnx_model: Path, small_world: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     embedder = ["embedder.backend=onnx", f"embedder.weights={onnx_model}", "embedder.device=cpu"]
-    args = ["track", str(tmp_path / "world" / "videos"), "--out", str(run), "-c", "synth", "progress=false"]
+    args = ["track", str(small_world / "videos"), "--out", str(run), "-c", "synth", "progress=false"]
     assert main([*args, *HALF_SIZE, *embedder]) == 0
     summary = json.loads((run / "summary.json").read_text())
     assert summary["totals"]["frames"] == 160 and summary["totals"]["stage_seconds"]["embed"] > 0
@@ -132,7 +123,7 @@ def test_exported_model_as_the_tracker_embedder(onnx_model: Path, tmp_path: Path
         main(
             [
                 "mot-eval",
-                str(tmp_path / "world" / "gt"),
+                str(small_world / "gt"),
                 str(run / "mot"),
                 "--out",
                 str(scored),

@@ -16,10 +16,8 @@ import pandas as pd
 import pytest
 
 from reid_from_video.cli import main
-from reid_from_video.config import load_config
 from reid_from_video.errors import InputError
 from reid_from_video.report import REPORT_FILE, build_report, write_report
-from reid_from_video.synth import SynthConfig, synthesize
 
 SECTIONS = ("summary", "track", "mot", "labels", "train", "evaluate", "export", "montage", "time")
 # The synth tracking preset is set for 640x360; at half the size, areas and heights shrink (test_track_synth).
@@ -102,25 +100,11 @@ def _timed(stages: list[dict], name: str, argv: list[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
+def run_dir(tmp_path_factory, mars_world: Path) -> Path:
     """A run folder as ``rfv run`` lays it out, every stage folder written by that stage's own command on a
     tiny 3-camera synthetic world; run.json, as ``rfv run`` writes it, with the measured times."""
     root = tmp_path_factory.mktemp("report")
-    world, run = root / "world", root / "run"
-    config = load_config(
-        SynthConfig,
-        None,
-        [
-            "cameras=3",
-            "identities=16",
-            "seconds=30",
-            "fps=5",
-            "size=320x180",
-            "seed=3",
-            "contact_sheet=false",
-        ],
-    )
-    synthesize(config, world, progress=False)
+    world, run = mars_world, root / "run"
     stages: list[dict] = []
     track = ["track", str(world / "videos"), "--out", str(run / "track"), "-c", "synth", "save_crops=true"]
     _timed(stages, "track", [*track, "progress=false", *HALF_SIZE])

@@ -14,25 +14,17 @@ from reid_from_video.detect.base import DetectorConfig
 from reid_from_video.detect.bgsub import BackgroundSubtractionDetector, split_columns
 from reid_from_video.io.mot import MOT_COLUMNS
 from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, Sequence, evaluate, run_mot_eval
-from reid_from_video.synth import SynthConfig, synthesize
 from reid_from_video.tracking import TrackConfig, run_track
 
 # The synth preset is set for 640x360; at half the size, areas and heights shrink.
 HALF_SIZE = ["detector.bg_min_area=40", "detector.bg_join_height=8", "detector.min_height=10"]
 
 
-def test_synthetic_world_tracked_with_bgsub(tmp_path: Path) -> None:
-    world = load_config(
-        SynthConfig,
-        None,
-        ["cameras=2", "seconds=8", "size=320x180", "identities=8", "seed=3", "contact_sheet=false",
-         "mars.enabled=false", "workers=1"],
-    )  # fmt: skip
-    synthesize(world, tmp_path / "world", progress=False)
+def test_synthetic_world_tracked_with_bgsub(small_world: Path, tmp_path: Path) -> None:
     config = load_config(TrackConfig, "synth", ["progress=false", *HALF_SIZE], stage="track")
-    summary = run_track(tmp_path / "world" / "videos", tmp_path / "run", config)
+    summary = run_track(small_world / "videos", tmp_path / "run", config)
     assert summary["totals"]["cameras"] == 2 and summary["totals"]["frames"] == 160
-    gt, mot = tmp_path / "world" / "gt", tmp_path / "run" / "mot"
+    gt, mot = small_world / "gt", tmp_path / "run" / "mot"
     report, rates = run_mot_eval(gt, mot, MotEvalConfig(plots=False))
     assert set(report["sequences"]) == {"cam1", "cam2"}
     clear = report[COMBINED]["clear"]

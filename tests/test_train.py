@@ -17,7 +17,6 @@ from reid_from_video.cli import main
 from reid_from_video.config import load_config
 from reid_from_video.errors import ConfigError, InputError
 from reid_from_video.io.mars import load_mars
-from reid_from_video.synth import SynthConfig, synthesize
 from reid_from_video.train import TrainConfig, run_train
 from reid_from_video.train.data import camera_local_labels, load_train_frames
 
@@ -32,25 +31,10 @@ SMALL = [
 ]
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Path:
-    """A tiny 3-camera synthetic world with its MARS-layout export (train and test identities disjoint)."""
-    root = tmp_path_factory.mktemp("world")
-    config = load_config(
-        SynthConfig,
-        None,
-        [
-            "cameras=3",
-            "identities=16",
-            "seconds=30",
-            "fps=5",
-            "size=320x180",
-            "seed=3",
-            "contact_sheet=false",
-        ],
-    )
-    synthesize(config, root, progress=False)
-    return root
+@pytest.fixture
+def world(mars_world: Path) -> Path:
+    """The shared tiny 3-camera world with its MARS-layout export (read only)."""
+    return mars_world
 
 
 def _config(*overrides: str, preset: str | None = None) -> TrainConfig:
