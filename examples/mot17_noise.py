@@ -17,6 +17,9 @@ from pathlib import Path
 
 from reid_from_video.cli import run_step as run
 
+# The sequences the reference DeepSORT outputs cover: the FRCNN detections of the 7 train sequences.
+FRCNN = [f"MOT17-{n:02d}-FRCNN" for n in (2, 4, 5, 9, 10, 11, 13)]
+
 
 def example() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -27,9 +30,12 @@ def example() -> int:
     reference = args.data / "mot17" / "trackers" / "deepsort"
     if not mot17.is_dir():
         raise SystemExit(f"{mot17}: MOT17 train not found (set --data or RFV_DATA)")
-    run(["track", str(mot17), "--out", str(args.out / "ours"), "-c", "mot17", "progress=false"])
-    run(["mot-eval", str(mot17), str(args.out / "ours" / "mot"), "--out", str(args.out / "ours-eval")])
-    run(["mot-eval", str(mot17), str(reference), "--out", str(args.out / "reference-eval")])
+    sequences = "[" + ", ".join(FRCNN) + "]"
+    track = ["track", str(mot17), "--out", str(args.out / "ours"), "-c", "mot17", "progress=false"]
+    run([*track, f"cameras={sequences}"])
+    for name, results in (("ours", args.out / "ours" / "mot"), ("reference", reference)):
+        out = args.out / f"{name}-eval"
+        run(["mot-eval", str(mot17), str(results), "--out", str(out), f"seqs={sequences}"])
     print(f"\n{'sequence':16s} {'tracker':10s} {'MOTA':>6s} {'IDF1':>6s} {'rFM':>6s} {'rSW':>6s}")
     for name in ("ours", "reference"):
         summary = json.loads((args.out / f"{name}-eval" / "summary.json").read_text())
