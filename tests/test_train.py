@@ -187,10 +187,10 @@ def test_amp_off_reads_as_a_mode_not_a_boolean():
 
 
 def test_cross_camera_share_by_hand():
-    from reid_from_video.train.tmc import _cross_camera_share
+    from reid_from_video.labels.quality import cross_camera_share
 
     # label 0 in cameras 0 and 1, label 1 in camera 2 only, label 2 twice in camera 0; one dropped unit.
     labels = np.array([0, 0, 1, 2, 2, -1])
     cameras = np.array([0, 1, 2, 0, 0, 1])
-    assert _cross_camera_share(labels, cameras) == pytest.approx(1 / 3)
-    assert _cross_camera_share(np.full(3, -1), np.zeros(3, int)) == 0.0
+    assert cross_camera_share(labels, cameras) == pytest.approx(1 / 3)
+    assert cross_camera_share(np.full(3, -1), np.zeros(3, int)) == 0.0

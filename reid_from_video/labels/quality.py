@@ -105,6 +105,17 @@ def label_scores(labels: np.ndarray, identity: np.ndarray) -> dict[str, Any]:
     }
 
 
+def cross_camera_share(labels: np.ndarray, cameras: np.ndarray) -> float:
+    """Share of the labels (>= 0) whose members lie in more than one camera: what teaches cross-camera
+    matching. ``labels`` and ``cameras`` are aligned (one per unit: frame, tracklet or sub-tracklet)."""
+    labelled = labels >= 0
+    if not labelled.any():
+        return 0.0
+    pairs = np.unique(np.stack([labels[labelled], cameras[labelled]]), axis=1)
+    cameras_per_label = np.bincount(pairs[0])
+    return float((cameras_per_label[cameras_per_label > 0] > 1).mean())
+
+
 def label_quality(
     index: pd.DataFrame,
     labels: np.ndarray,

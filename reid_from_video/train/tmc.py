@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from reid_from_video.errors import ConfigError
-from reid_from_video.labels.quality import label_scores
+from reid_from_video.labels.quality import cross_camera_share, label_scores
 from reid_from_video.labels.tmc import associate, association_windows, pooled_features
 from reid_from_video.losses import (
     BatchHardTripletLoss,
@@ -52,6 +52,11 @@ class TmcMethod:
         self.frames = frames
         self.process = process
         self.units = frames.unit_rows()
+        first = [rows[0] for rows in self.units]  # a unit's frames share its camera and given label
+        self.unit_cameras = frames.camera[first]
+        self.given = _dense(frames.label[first])
+        known = np.isfinite(frames.gt_id)  # ground truth (synthetic world, simulated MARS): label quality
+        self.identity = np.where(known, frames.gt_id, -1).astype(np.int64) if known.any() else None
         self.net: ReidNet = build_model(config.model, None)
         self.mean_net: ReidNet = copy.deepcopy(self.net)  # E(0)[theta] = theta
         for parameter in self.mean_net.parameters():
@@ -112,13 +117,11 @@ class TmcMethod:
         spans = [np.arange(a, b) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
         pooled = pooled_features(features, spans)
         summary: dict[str, float] = {"units": len(pooled)}
-        first = [rows[0] for rows in self.units]  # a unit's frames share its camera and given label
-        given = _dense(self.frames.label[first])
-        if epoch == 0 and self.config.tmc.first_labels == "given" and given.max() >= 1:
-            unit_labels = given
+        if epoch == 0 and self.config.tmc.first_labels == "given" and self.given.max() >= 1:
+            unit_labels = self.given
             summary["source"] = "given"  # type: ignore[assignment]
         else:
-            unit_labels, clustering = associate(pooled, association, self.frames.camera[first])
+            unit_labels, clustering = associate(pooled, association, self.unit_cameras)
             summary.update(eps=float(clustering.eps), seconds=float(clustering.seconds))
             summary["source"] = "associated"  # type: ignore[assignment]
             if unit_labels.max() < 1:
@@ -135,19 +138,17 @@ class TmcMethod:
         n_labels = int(unit_labels.max()) + 1
         centroids = np.stack([pooled[unit_labels == k].mean(axis=0) for k in range(n_labels)])
         summary.update(labels=n_labels, unclustered=int((unit_labels < 0).sum()))
-        summary["cross_camera"] = round(_cross_camera_share(unit_labels, self.frames.camera[first]), 4)
+        summary["cross_camera"] = round(cross_camera_share(unit_labels, self.unit_cameras), 4)
         summary.update(self._label_scores(unit_labels))
         log.info("epoch %d association: %s", epoch, summary)
         return unit_labels, centroids.astype(np.float32), summary
 
     def _label_scores(self, unit_labels: np.ndarray) -> dict[str, float]:
         """Purity, ARI and labelled share of the frames' labels against the ground truth, where the data
-        has it (synthetic world, simulated MARS): shows whether the association improves or drifts."""
-        known = np.isfinite(self.frames.gt_id)
-        if not known.any():
+        has it: shows whether the association improves or drifts."""
+        if self.identity is None:
             return {}
-        identity = np.where(known, self.frames.gt_id, -1).astype(np.int64)
-        scores = label_scores(unit_labels[self.frames.unit], identity)
+        scores = label_scores(unit_labels[self.frames.unit], self.identity)
         return {k: round(float(scores[k]), 4) for k in ("purity", "ari", "labelled_share")}
 
     # ----------------------------------------------------------------------------------------- training
@@ -189,16 +190,6 @@ class TmcMethod:
 
     def final_model(self) -> ReidNet:
         return self.mean_net
-
-
-def _cross_camera_share(unit_labels: np.ndarray, unit_cameras: np.ndarray) -> float:
-    """Share of the labels whose units lie in more than one camera: what teaches cross-camera matching."""
-    labelled = unit_labels >= 0
-    if not labelled.any():
-        return 0.0
-    pairs = np.unique(np.stack([unit_labels[labelled], unit_cameras[labelled]]), axis=1)
-    cameras_per_label = np.bincount(pairs[0])
-    return float((cameras_per_label[cameras_per_label > 0] > 1).mean())
 
 
 def _dense(labels: np.ndarray) -> np.ndarray:
