@@ -129,6 +129,8 @@ def ours(root: str, s: dict[str, Any], warmup: int, steps: int) -> dict[str, Any
     from reid_from_video.config import load_config
     from reid_from_video.train import Hook, TrainConfig, run_train
 
+    times: list[float] = []
+
     class Stamp(Hook):
         def after_step(self, trainer: Any) -> None:
             times.append(time.perf_counter())
@@ -154,7 +156,6 @@ def ours(root: str, s: dict[str, Any], warmup: int, steps: int) -> dict[str, Any
         f"model.input_size=[{h}, {w}]",
     ]
     config = load_config(TrainConfig, None, overrides)
-    times: list[float] = []
     with tempfile.TemporaryDirectory() as out:
         run_train(root, out, config, hooks=[Stamp()])
     return measurement(times, warmup, s["p"] * K, s)
