@@ -96,7 +96,9 @@ def build_method(config: TrainConfig, frames: TrainFrames, process: Process) -> 
     return TmcMethod(config, frames, process)
 
 
-def epoch_batches(method: Method, labels: np.ndarray, frames: TrainFrames, config: TrainConfig, epoch: int):
+def epoch_batches(
+    method: Method, labels: np.ndarray, frames: TrainFrames, config: TrainConfig, epoch: int
+) -> list[np.ndarray]:
     rng = epoch_rng(config.seed, epoch, 0)
     d = config.data
     if method.balanced:
