@@ -124,10 +124,16 @@ def measurement(times: list[float], warmup: int, batch: int, s: dict[str, Any]) 
 
 
 def ours(root: str, s: dict[str, Any], warmup: int, steps: int) -> dict[str, Any]:
-    """run_train (method taudl) for warmup + steps batches; the time of every batch from its on_step."""
+    """run_train (method taudl) for warmup + steps batches; the time of every batch from a hook."""
     warnings.filterwarnings("ignore", message=RANDOM_WEIGHTS)
     from reid_from_video.config import load_config
-    from reid_from_video.train import TrainConfig, run_train
+    from reid_from_video.train import Hook, TrainConfig, run_train
+
+    times: list[float] = []
+
+    class Stamp(Hook):
+        def after_step(self, trainer: Any) -> None:
+            times.append(time.perf_counter())
 
     h, w = s["size"]
     overrides = [
@@ -150,9 +156,8 @@ def ours(root: str, s: dict[str, Any], warmup: int, steps: int) -> dict[str, Any
         f"model.input_size=[{h}, {w}]",
     ]
     config = load_config(TrainConfig, None, overrides)
-    times: list[float] = []
     with tempfile.TemporaryDirectory() as out:
-        run_train(root, out, config, on_step=lambda epoch, step: times.append(time.perf_counter()))
+        run_train(root, out, config, hooks=[Stamp()])
     return measurement(times, warmup, s["p"] * K, s)
 
 

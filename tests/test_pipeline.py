@@ -97,12 +97,13 @@ def test_interrupted_training_resumes_to_the_same_model(demo, tmp_path, monkeypa
     shutil.rmtree(out / "run")
     real_run_train = train_package.run_train
 
-    def interrupted(*args, **kwargs):
-        def on_step(epoch: int, step: int) -> None:
-            if (epoch, step) == (1, 3):  # epochs count from 0 here: mid-way through the second
+    class Interrupt(train_package.Hook):
+        def after_step(self, trainer) -> None:
+            if trainer.position == (1, 3):  # epochs count from 0 here: mid-way through the second
                 os.kill(os.getpid(), signal.SIGTERM)  # as `kill` or a job scheduler stops a run
 
-        return real_run_train(*args, **kwargs, on_step=on_step)
+    def interrupted(*args, **kwargs):
+        return real_run_train(*args, **kwargs, hooks=[Interrupt()])
 
     monkeypatch.setattr(train_package, "run_train", interrupted)
     assert main(["demo", "--out", str(out), *MINI]) == 130

@@ -17,7 +17,7 @@ from reid_from_video.cli import main
 from reid_from_video.config import load_config
 from reid_from_video.errors import ConfigError, InputError
 from reid_from_video.io.mars import load_mars
-from reid_from_video.train import TrainConfig, run_train
+from reid_from_video.train import Hook, TrainConfig, run_train
 from reid_from_video.train.data import camera_local_labels, load_train_frames
 
 # A tiny network on tiny images, so that an epoch takes about a second on one CPU thread.
@@ -94,12 +94,13 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_model(world, tmp_path, kille
     class Killed(Exception):
         pass
 
-    def kill(epoch: int, step: int) -> None:
-        if (epoch, step) == killed_at:  # checkpoints: every epoch, and at batch 2
-            raise Killed
+    class Kill(Hook):
+        def after_step(self, trainer) -> None:
+            if trainer.position == killed_at:  # (epoch, batches done); checkpoints: every epoch, at batch 2
+                raise Killed
 
     with pytest.raises(Killed):
-        run_train(world / "mars", tmp_path / "resumed", config, on_step=kill)
+        run_train(world / "mars", tmp_path / "resumed", config, hooks=[Kill()])
     resumed = run_train(world / "mars", tmp_path / "resumed", config)
     a = torch.load(tmp_path / "whole" / "model.pt", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "resumed" / "model.pt", weights_only=True)["state_dict"]

@@ -1,13 +1,13 @@
 """The one training loop both methods share (OpenUnReID's runner shape: labels -> train -> validate -> save).
 
 Per epoch: the method's labels (TMC re-associates), the epoch's global batches (a function of seed and
-epoch), then per batch: decode (worker processes), move, normalise and augment on the training device
-(per-image parameters from a generator seeded by (seed, epoch, batch)), forward under autocast (bf16 on a
-GPU), the method's losses on the global batch, backward, an optimiser step every ``accumulate`` batches.
-After every epoch (and every ``save_every`` batches): a checkpoint with everything a resume needs (model,
-Mean Net, optimiser, labels of the current epoch, position, logs; the learning rate is a function of the
-epoch), so a run killed anywhere and started again continues exactly where the last checkpoint was.
-Rank 0 evaluates, logs (CSV, TensorBoard when installed) and writes; every rank trains.
+epoch), then per batch (:meth:`Trainer._train_step`): decode (worker processes), move, normalise and
+augment on the training device (per-image parameters from a generator seeded by (seed, epoch, batch)),
+forward under autocast (bf16 on a GPU), the method's losses on the global batch, backward, an optimiser
+step every ``accumulate`` batches. Around that, hooks (:mod:`reid_from_video.train.hooks`): evaluation,
+logs, progress and checkpoints. A checkpoint holds everything a resume needs (model, Mean Net, optimiser,
+labels of the current epoch, position, logs; the learning rate is a function of the epoch), so a run killed
+anywhere and started again continues exactly where the last checkpoint was. Every rank trains.
 """
 
 from __future__ import annotations
@@ -15,17 +15,14 @@ from __future__ import annotations
 import contextlib
 import csv
 import logging
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from reid_from_video.config import config_to_dict
 from reid_from_video.errors import ConfigError
@@ -38,7 +35,7 @@ from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.data import TrainFrames
 from reid_from_video.train.decode import BatchDataset, batch_loader
 from reid_from_video.train.distributed import Process, barrier, global_batchnorm
-from reid_from_video.train.features import evaluate_model
+from reid_from_video.train.hooks import Hook, build_hooks
 from reid_from_video.train.sampler import camera_balanced_batches, epoch_rng, identity_batches, rank_slice
 from reid_from_video.train.schedule import learning_rate
 
@@ -64,6 +61,7 @@ class Method(Protocol):
         self, forward: Callable, images: torch.Tensor, rows: np.ndarray
     ) -> dict[str, torch.Tensor]: ...
     def after_step(self) -> None: ...
+    def epoch_figures(self) -> dict[str, float | str]: ...  # the epoch's own columns of epochs.csv
     def final_model(self) -> ReidNet: ...
 
 
@@ -98,7 +96,9 @@ def build_method(config: TrainConfig, frames: TrainFrames, process: Process) -> 
     return TmcMethod(config, frames, process)
 
 
-def epoch_batches(method: Method, labels: np.ndarray, frames: TrainFrames, config: TrainConfig, epoch: int):
+def epoch_batches(
+    method: Method, labels: np.ndarray, frames: TrainFrames, config: TrainConfig, epoch: int
+) -> list[np.ndarray]:
     rng = epoch_rng(config.seed, epoch, 0)
     d = config.data
     if method.balanced:
@@ -129,27 +129,37 @@ def _comparable(config: TrainConfig) -> dict[str, Any]:
 
 @dataclass
 class Trainer:
-    """One training run into ``out``; :meth:`run` trains (or resumes) to the last epoch."""
+    """One training run into ``out``; :meth:`run` trains (or resumes) to the last epoch. ``hooks``: the
+    caller's, run after the built-in ones (:func:`~reid_from_video.train.hooks.build_hooks`). What the hooks
+    read is set as the run goes (see the hooks module): epoch, step, labels, batches, terms, lr, stepped,
+    position, metrics, logs."""
 
     frames: TrainFrames
     config: TrainConfig
     out: Path
     process: Process
     eval_set: TrackletSet | None = None
-    on_step: Callable[[int, int], None] | None = None  # called after every batch (epoch, step): tests, hooks
+    hooks: Sequence[Hook] = ()
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
         self.device = self.process.device
+        self.amp = amp_dtype(self.config, self.device)
         self.method = build_method(self.config, self.frames, self.process)
+        self.hooks = build_hooks(self.config, self.process, self.eval_set, self.hooks)
         self.logs = Logs()
         self.position = (0, 0)  # (epoch, batches done in it)
+        self.epoch, self.step, self.lr, self.stepped = 0, 0, 0.0, False
+        self.labels = np.zeros(0, np.int64)  # the epoch's frame labels
+        self.batches: list[np.ndarray] = []  # the epoch's global batches (frame rows)
+        self.part = slice(0, 0)  # this rank's part of a global batch
+        self.terms: dict[str, float] = {}  # the last batch's loss terms
+        self.metrics: dict[str, float] | None = None  # the evaluation hook's scores, when it evaluated
         self.resume_labels: np.ndarray | None = None  # the labels of an epoch resumed in its middle
         self.resume_optimizer: dict[str, Any] | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self.forward: Callable | None = None
         self.ddp: nn.parallel.DistributedDataParallel | None = None
-        self.writer = _tensorboard(self.out) if self.process.main else None
 
     # ------------------------------------------------------------------------------------------ setup
 
@@ -172,6 +182,21 @@ class Trainer:
             self.resume_labels = state["labels"].numpy()
         if self.process.main:
             log.info("resuming %s at epoch %d, batch %d", path, *self.position)
+
+    def state(self) -> dict[str, Any]:
+        """The checkpoint's content, what :meth:`_restore` reads back (the labels: inside an epoch only)."""
+        inside = self.position[1] > 0
+        return {
+            "format": checkpoint.FORMAT,
+            "model": self.config.model.to_dict(),
+            "comparable": _comparable(self.config),
+            "position": {"epoch": self.position[0], "step": self.position[1]},
+            "modules": {name: module.state_dict() for name, module in self.method.modules().items()},
+            "optimizer": None if self.optimizer is None else self.optimizer.state_dict(),
+            "labels": torch.from_numpy(np.asarray(self.labels, np.int64)) if inside else None,
+            "rng": torch.get_rng_state(),
+            "logs": {"steps": self.logs.steps, "epochs": self.logs.epochs},
+        }
 
     def _place(self) -> None:
         memory = torch.channels_last if self.config.channels_last else torch.contiguous_format
@@ -212,145 +237,87 @@ class Trainer:
         if self.resume_optimizer is not None:
             self._new_optimizer()  # over the restored parameters, as they were saved
             self.optimizer.load_state_dict(self.resume_optimizer)  # type: ignore[union-attr]
-        if self.eval_set is not None and self.config.eval.before and not self.logs.epochs:
-            self._end_epoch(-1, {}, 0.0, 0)  # epoch 0 of the logs: the untrained network
+        for hook in self.hooks:
+            hook.before_train(self)
         for epoch in range(self.position[0], self.config.epochs):
             self._train_epoch(epoch)
-        return self._finish()
+        report = self._finish()
+        for hook in self.hooks:
+            hook.after_train(self)
+        return report
 
     def _train_epoch(self, epoch: int) -> None:
-        start_step = self.position[1] if epoch == self.position[0] else 0
-        labels, self.resume_labels = self.resume_labels, None
-        if labels is not None:  # resumed inside this epoch: its labels, classifier and optimiser restored
-            self.method.resume_epoch(labels)
-        else:
-            labels = self.method.begin_epoch(epoch)
-            if self.optimizer is None or self.method.new_classifier_each_epoch:
-                self._new_optimizer()
-        batches = epoch_batches(self.method, labels, self.frames, self.config, epoch)
-        part = rank_slice(len(batches[0]), self.process.rank, self.process.world)
-        model = self.config.model
-        dataset = BatchDataset(
-            self.frames.paths,
-            model.input_size,
-            model.colour == "RGB",
-            [b[part] for b in batches[start_step:]],
-        )
-        loader = batch_loader(dataset, self.config.data.workers, pin_memory=self.device.type == "cuda")
-        terms_seen: set[str] = set()
-        images_seen, started = 0, time.perf_counter()
-        accumulate = self.config.optim.accumulate
-        dtype = amp_dtype(self.config, self.device)
-        bar = tqdm(
-            total=len(batches),
-            initial=start_step,
-            desc=f"{self.method.name} epoch {epoch + 1}/{self.config.epochs}",
-            unit="batch",
-            disable=not (self.config.progress and self.process.main),
-        )
-        with bar:
-            for step, local in enumerate(loader, start=start_step):
-                rows = batches[step]
-                generator = torch.Generator().manual_seed(augment_seed(self.config.seed, epoch, step))
-                h, w = model.input_size
-                params = sample_params(len(rows), h, w, self.config.augment, generator)
-                images = normalize(
-                    local.to(self.device, non_blocking=True), model.mean, model.std, self.config.channels_last
-                )
-                images = augment(images, params.slice(part.start, part.stop))
-                boundary = (step + 1) % accumulate == 0 or step + 1 == len(batches)
-                sync = contextlib.nullcontext()
-                if self.ddp is not None and not boundary:
-                    sync = self.ddp.no_sync()
-                with sync:
-                    with torch.autocast(self.device.type, dtype or torch.bfloat16, enabled=dtype is not None):
-                        terms = self.method.losses(self.forward, images, rows)
-                    (terms["loss"] / accumulate).backward()
-                lr = learning_rate(self.config.optim, epoch, step / len(batches))
-                if boundary:
-                    for group in self.optimizer.param_groups:  # type: ignore[union-attr]
-                        group["lr"] = lr
-                    self.optimizer.step()  # type: ignore[union-attr]
-                    self.optimizer.zero_grad(set_to_none=True)  # type: ignore[union-attr]
-                    self.method.after_step()
-                values = {key: float(value.detach()) for key, value in terms.items()}
-                terms_seen |= values.keys()
-                images_seen += len(rows)
-                rate = images_seen / (time.perf_counter() - started)
-                self.logs.steps.append({"epoch": epoch + 1, "step": step + 1, "lr": lr, **values})
-                bar.set_postfix(loss=f"{values['loss']:.3f}", img_s=f"{rate:.0f}")
-                bar.update(1)
-                if self.writer is not None:
-                    self.writer.add_scalar("loss/batch", values["loss"], epoch * len(batches) + step)
-                done = step + 1
-                if self.on_step is not None:
-                    self.on_step(epoch, done)
-                if (
-                    self.config.save_every
-                    and done % self.config.save_every == 0
-                    and boundary
-                    and done < len(batches)
-                ):
-                    self.position = (epoch, done)
-                    self._save(labels)
-        seconds = time.perf_counter() - started
-        # Means over the whole epoch's batches, a resumed epoch's earlier ones included (from the logs).
-        rows = pd.DataFrame([row for row in self.logs.steps if row["epoch"] == epoch + 1])
-        means = {key: float(rows[key].mean()) for key in sorted(terms_seen)}
+        """The epoch's labels and batches, then its batches from ``position`` on, with the hooks."""
+        self.epoch = epoch
+        self.labels = self._epoch_labels(epoch)
+        self.batches = epoch_batches(self.method, self.labels, self.frames, self.config, epoch)
+        for hook in self.hooks:
+            hook.before_epoch(self)
+        for step, local in enumerate(self._loader(), start=self.position[1]):
+            self.step = step
+            self.terms = self._train_step(local)
+            self.position = (epoch, step + 1)
+            for hook in self.hooks:
+                hook.after_step(self)
         self.position = (epoch + 1, 0)
-        self._end_epoch(epoch, means, seconds, images_seen)
+        for hook in self.hooks:
+            hook.after_epoch(self)
 
-    def _end_epoch(self, epoch: int, losses: dict[str, float], seconds: float, images: int) -> None:
-        """Evaluate (rank 0), log and checkpoint; ``epoch`` -1: the untrained network's evaluation."""
-        row: dict[str, Any] = {
-            "epoch": epoch + 1,
-            **{f"loss_{k}": v for k, v in losses.items()},  # every rank's: the same global-batch loss
-        }
-        if epoch >= 0:
-            row["lr"] = learning_rate(self.config.optim, epoch)
-            row["seconds"] = seconds
-            row["images_per_s"] = images / seconds if seconds else 0.0
-            association = getattr(self.method, "last_association", None)
-            if association:
-                row.update({f"assoc_{k}": v for k, v in association.items()})
-        last = epoch + 1 == self.config.epochs
-        due = epoch < 0 or last or (epoch + 1) % max(1, self.config.eval.every) == 0
-        if self.eval_set is not None and due and self.process.main:
-            metrics = evaluate_model(
-                self.method.final_model(),
-                self.eval_set,
-                self.device,
-                self.config.eval.frames_per_tracklet,
-                self.config.data.workers,
-            )
-            row.update(metrics)
-            log.info("epoch %d: mAP %.1f, rank-1 %.1f", epoch + 1, metrics["mAP"], metrics["rank1"])
-        self.logs.epochs.append(row)
-        if self.writer is not None:
-            for key, value in row.items():
-                if key != "epoch" and isinstance(value, (int, float)):
-                    self.writer.add_scalar(f"epoch/{key}", value, epoch + 1)
-        if epoch >= 0:
-            self._save(None)
+    def _epoch_labels(self, epoch: int) -> np.ndarray:
+        """The method's labels for ``epoch`` (a new optimiser where it needs one), or, resumed inside the
+        epoch, the saved ones (its classifier and optimiser come with the checkpoint)."""
+        labels, self.resume_labels = self.resume_labels, None
+        if labels is not None:
+            self.method.resume_epoch(labels)
+            return labels
+        labels = self.method.begin_epoch(epoch)
+        if self.optimizer is None or self.method.new_classifier_each_epoch:
+            self._new_optimizer()
+        return labels
 
-    def _save(self, labels: np.ndarray | None) -> None:
-        barrier(self.process)
-        if not self.process.main:
-            return
-        content = {
-            "format": checkpoint.FORMAT,
-            "model": self.config.model.to_dict(),
-            "comparable": _comparable(self.config),
-            "position": {"epoch": self.position[0], "step": self.position[1]},
-            "modules": {name: module.state_dict() for name, module in self.method.modules().items()},
-            "optimizer": None if self.optimizer is None else self.optimizer.state_dict(),
-            "labels": None if labels is None else torch.from_numpy(np.asarray(labels, np.int64)),
-            "rng": torch.get_rng_state(),
-            "logs": {"steps": self.logs.steps, "epochs": self.logs.epochs},
-        }
-        self.out.mkdir(parents=True, exist_ok=True)
-        checkpoint.save(self.out / checkpoint.CHECKPOINT_FILE, content)
-        self.logs.write(self.out)
+    def _loader(self) -> torch.utils.data.DataLoader:
+        """This rank's part of the epoch's batches from ``position`` on, decoded by worker processes."""
+        self.part = rank_slice(len(self.batches[0]), self.process.rank, self.process.world)
+        model = self.config.model
+        parts = [batch[self.part] for batch in self.batches[self.position[1] :]]
+        dataset = BatchDataset(self.frames.paths, model.input_size, model.colour == "RGB", parts)
+        return batch_loader(dataset, self.config.data.workers, pin_memory=self.device.type == "cuda")
+
+    def _train_step(self, local: torch.Tensor) -> dict[str, float]:
+        """One batch (``self.step``): forward under autocast, the method's losses on the global batch,
+        backward, and an optimiser step every ``accumulate`` batches; its loss terms."""
+        rows, count = self.batches[self.step], len(self.batches)
+        images = self._images(local, len(rows))
+        accumulate = self.config.optim.accumulate
+        self.stepped = (self.step + 1) % accumulate == 0 or self.step + 1 == count
+        sync = contextlib.nullcontext()
+        if self.ddp is not None and not self.stepped:
+            sync = self.ddp.no_sync()  # gradients summed locally until the optimiser steps
+        with sync:
+            with torch.autocast(self.device.type, self.amp or torch.bfloat16, enabled=self.amp is not None):
+                terms = self.method.losses(self.forward, images, rows)
+            (terms["loss"] / accumulate).backward()
+        self.lr = learning_rate(self.config.optim, self.epoch, self.step / count)
+        if self.stepped:
+            assert self.optimizer is not None, "the optimiser is built before the first batch"
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.lr
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.method.after_step()
+        return {key: float(value.detach()) for key, value in terms.items()}
+
+    def _images(self, local: torch.Tensor, size: int) -> torch.Tensor:
+        """This rank's decoded images normalised and augmented on the device; the augmentation's parameters
+        are drawn for the whole global batch of ``size``, so they do not depend on the number of ranks."""
+        generator = torch.Generator().manual_seed(augment_seed(self.config.seed, self.epoch, self.step))
+        model = self.config.model
+        h, w = model.input_size
+        params = sample_params(size, h, w, self.config.augment, generator)
+        images = normalize(
+            local.to(self.device, non_blocking=True), model.mean, model.std, self.config.channels_last
+        )
+        return augment(images, params.slice(self.part.start, self.part.stop))
 
     def _finish(self) -> dict[str, Any]:
         barrier(self.process)
@@ -367,8 +334,6 @@ class Trainer:
                 checkpoint.model_content(self.config.model.to_dict(), state, training),
             )
             write_json(self.out / REPORT_FILE, report)
-        if self.writer is not None:
-            self.writer.close()
         return report
 
     def report(self) -> dict[str, Any]:
@@ -392,11 +357,3 @@ class Trainer:
             report["before"] = {k: first[k] for k in ("epoch", "mAP", "rank1")}
             report["after"] = {k: last[k] for k in ("epoch", "mAP", "rank1")}
         return report
-
-
-def _tensorboard(out: Path) -> Any:
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard is optional; the CSV logs are always written
-        return None
-    return SummaryWriter(str(out / "tensorboard"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from reid_from_video.evaluate.evaluation import load_tracklets
 from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.data import load_train_frames
 from reid_from_video.train.distributed import end_process, start_process
+from reid_from_video.train.hooks import Hook
 from reid_from_video.train.loop import Trainer
 
 
@@ -20,10 +21,11 @@ def run_train(
     out: str | Path,
     config: TrainConfig,
     labels: str | Path | None = None,
-    on_step: Callable[[int, int], None] | None = None,
+    hooks: Sequence[Hook] = (),
 ) -> dict[str, Any]:
     """Train (or resume training) on ``data`` (a tracklet store or a MARS root) with ``labels`` (an
-    ``rfv label`` output folder); returns the run's report (also in ``out/train_report.json``)."""
+    ``rfv label`` output folder); returns the run's report (also in ``out/train_report.json``). ``hooks``:
+    the caller's, called after the built-in ones (:mod:`reid_from_video.train.hooks`)."""
     if config.threads:
         torch.set_num_threads(config.threads)
     sub_tracks = config.method == "tmc" and config.tmc.isolation and labels is not None
@@ -31,7 +33,7 @@ def run_train(
     eval_set = load_tracklets(config.eval.data) if config.eval.data else None
     process = start_process(config.device)
     try:
-        trainer = Trainer(frames, config, Path(out), process, eval_set, on_step)
+        trainer = Trainer(frames, config, Path(out), process, eval_set, hooks)
         return trainer.run()
     finally:
         end_process(process)

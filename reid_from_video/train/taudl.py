@@ -67,5 +67,9 @@ class TaudlMethod:
     def after_step(self) -> None:
         """No second network to update."""
 
+    def epoch_figures(self) -> dict[str, float | str]:
+        """Nothing changes between epochs."""
+        return {}
+
     def final_model(self) -> ReidNet:
         return self.net

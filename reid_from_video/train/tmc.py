@@ -67,7 +67,7 @@ class TmcMethod:
         self.soft_id = SoftCrossEntropyLoss()
         self.soft_triplet = SoftTripletLoss()
         self.labels = torch.full((len(frames),), NOT_TRAINED, dtype=torch.int64)
-        self.last_association: dict[str, float] = {}
+        self.association: dict[str, float | str] = {}  # the last begin_epoch's summary
         self.unit_labels: np.ndarray | None = None  # rank 0: the last epoch's, kept when an association fails
 
     def modules(self) -> dict[str, nn.Module]:
@@ -88,7 +88,7 @@ class TmcMethod:
         """Associate (rank 0; the labels are broadcast), reset both classifiers; the frames' labels."""
         result = self._associate(epoch) if self.process.main else None
         unit_labels, centroids, summary = broadcast(result, self.process)
-        self.last_association = summary
+        self.association = summary
         device = next(self.net.parameters()).device
         centroids = torch.from_numpy(centroids).to(device)
         for net in (self.net, self.mean_net):
@@ -102,7 +102,7 @@ class TmcMethod:
         """A run resumed inside an epoch: that epoch's labels (the classifiers come with the state)."""
         self.labels = torch.tensor(labels)
 
-    def _associate(self, epoch: int) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    def _associate(self, epoch: int) -> tuple[np.ndarray, np.ndarray, dict[str, float | str]]:
         """(label of every unit, classifier centroids, summary) from the Mean Net's pooled window features.
         Epoch 0 takes the labels of ``--labels`` when there are (``rfv label`` associated with its own
         model); an association that finds fewer than 2 clusters keeps the previous epoch's labels."""
@@ -116,14 +116,14 @@ class TmcMethod:
         offsets = np.cumsum([0] + [len(w) for w in windows])
         spans = [np.arange(a, b) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
         pooled = pooled_features(features, spans)
-        summary: dict[str, float] = {"units": len(pooled)}
+        summary: dict[str, float | str] = {"units": len(pooled)}
         if epoch == 0 and self.config.tmc.first_labels == "given" and self.given.max() >= 1:
             unit_labels = self.given
-            summary["source"] = "given"  # type: ignore[assignment]
+            summary["source"] = "given"
         else:
             unit_labels, clustering = associate(pooled, association, self.unit_cameras)
             summary.update(eps=float(clustering.eps), seconds=float(clustering.seconds))
-            summary["source"] = "associated"  # type: ignore[assignment]
+            summary["source"] = "associated"
             if unit_labels.max() < 1:
                 if self.unit_labels is None:
                     raise ConfigError(
@@ -133,7 +133,7 @@ class TmcMethod:
                     )
                 log.warning("epoch %d: the association found < 2 clusters; keeping the last labels", epoch)
                 unit_labels = self.unit_labels
-                summary["source"] = "kept"  # type: ignore[assignment]
+                summary["source"] = "kept"
         self.unit_labels = unit_labels
         n_labels = int(unit_labels.max()) + 1
         centroids = np.stack([pooled[unit_labels == k].mean(axis=0) for k in range(n_labels)])
@@ -187,6 +187,11 @@ class TmcMethod:
         alpha = self.config.tmc.alpha
         for mean, current in zip(self.mean_net.parameters(), self.net.parameters(), strict=True):
             mean.lerp_(current.detach(), 1.0 - alpha)
+
+    def epoch_figures(self) -> dict[str, float | str]:
+        """The epoch's association (labels, eps, clusters, label quality), as ``assoc_`` columns; none in an
+        epoch resumed in its middle (its association ran before the checkpoint)."""
+        return {f"assoc_{key}": value for key, value in self.association.items()}
 
     def final_model(self) -> ReidNet:
         return self.mean_net
