@@ -13,7 +13,7 @@ import argparse
 import os
 import tempfile
 
-from reid_from_video.config import load_config
+from reid_from_video.core.config import load_config
 from reid_from_video.synth import SynthConfig, synthesize
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from reid_from_video.config import load_config
+from reid_from_video.core.config import load_config
 from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, run_mot_eval, summary_frame
 from reid_from_video.tracking import TrackConfig, run_track
 

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from reid_from_video.config import load_config
+from reid_from_video.core.config import load_config
 from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, run_mot_eval
 from reid_from_video.synth import SynthConfig, synthesize
 from reid_from_video.tracking import TrackConfig, run_track

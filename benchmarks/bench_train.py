@@ -59,7 +59,7 @@ def synthetic_world() -> Path:
     mars = WORLD / "mars"
     if (WORLD / "world.json").is_file() and (mars / "bbox_train").is_dir():
         return mars
-    from reid_from_video.config import load_config
+    from reid_from_video.core.config import load_config
     from reid_from_video.synth import SynthConfig, synthesize
 
     print(f"making the synthetic world into {WORLD} (once) ...", flush=True)
@@ -126,7 +126,7 @@ def measurement(times: list[float], warmup: int, batch: int, s: dict[str, Any]) 
 def ours(root: str, s: dict[str, Any], warmup: int, steps: int) -> dict[str, Any]:
     """run_train (method taudl) for warmup + steps batches; the time of every batch from its on_step."""
     warnings.filterwarnings("ignore", message=RANDOM_WEIGHTS)
-    from reid_from_video.config import load_config
+    from reid_from_video.core.config import load_config
     from reid_from_video.train import TrainConfig, run_train
 
     h, w = s["size"]

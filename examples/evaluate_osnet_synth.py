@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reid_from_video.config import load_config
+from reid_from_video.core.config import load_config
 from reid_from_video.evaluate.evaluation import (
     EvaluateConfig,
     evaluate_features,

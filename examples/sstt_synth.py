@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reid_from_video.config import load_config
-from reid_from_video.io.atomic import atomic_write
+from reid_from_video.core.atomic import atomic_write
+from reid_from_video.core.config import load_config
 from reid_from_video.io.mot import find_sequences, pedestrians, read_mot, read_seqinfo
 from reid_from_video.io.store import TrackletStore
 from reid_from_video.labels.ground_truth import attach_gt_ids, tracklet_identity

@@ -20,8 +20,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from reid_from_video.config import option, section
-from reid_from_video.errors import InputError
+from reid_from_video.core.config import option, section
+from reid_from_video.core.errors import InputError
 from reid_from_video.io import mars, mot, video
 from reid_from_video.io.store import TrackletStore
 

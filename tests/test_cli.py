@@ -14,7 +14,7 @@ import yaml
 from conftest import need
 
 from reid_from_video.cli import COMMANDS, main
-from reid_from_video.config import describe_config
+from reid_from_video.core.config import describe_config
 from reid_from_video.io.store import CropConfig, TrackletStore
 
 

@@ -13,7 +13,7 @@ from conftest import need
 from reference_kreciprocal import dense_jaccard
 
 from reid_from_video.cli import main
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.evaluate.evaluation import (
     EvaluateConfig,
     RerankConfig,
@@ -249,7 +249,7 @@ def test_features_with_wrong_rows_name_the_file(tmp_path):
 
 def test_osnet_on_the_synthetic_world_is_far_above_chance(shared_data, tmp_path):
     """End to end: a synthetic world exported in the MARS layout, the real OSNet through `rfv evaluate`."""
-    from reid_from_video.config import load_config
+    from reid_from_video.core.config import load_config
     from reid_from_video.synth import synthesize
     from reid_from_video.synth.config import SynthConfig
 

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from reid_from_video.cli import main
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.export.card import ModelCard, card_path
 from reid_from_video.export.parity import measure, synthetic_crops
 from reid_from_video.export.pipeline import ExportConfig, run_export

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reid_from_video.errors import InputError
-from reid_from_video.io.atomic import atomic_write, write_json
+from reid_from_video.core.atomic import atomic_write, write_json
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.store import INDEX_COLUMNS, CropConfig, TrackletStore, crop_box
 
 

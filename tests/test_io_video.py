@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import need
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.video import (
     DEFAULT_FPS,
     Camera,

@@ -10,7 +10,7 @@ import pytest
 from test_labels_tmc import identity_features, write_mars_info
 
 from reid_from_video.cli import main
-from reid_from_video.config import load_config
+from reid_from_video.core.config import load_config
 from reid_from_video.io.store import TrackletStore, check_labels
 from reid_from_video.synth import SynthConfig, synthesize
 from reid_from_video.tracking import TrackConfig, run_track

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from reid_from_video.cli import main
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.report import REPORT_FILE, build_report, write_report
 
 SECTIONS = ("summary", "track", "mot", "labels", "train", "evaluate", "export", "montage", "time")

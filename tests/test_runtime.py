@@ -10,7 +10,7 @@ import pytest
 from conftest import need
 from onnx import TensorProto, helper
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.export.runtime import IMAGENET_MEAN, IMAGENET_STD, ReidModel
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from reid_from_video.cli import main
-from reid_from_video.config import load_config
+from reid_from_video.core.config import load_config
 from reid_from_video.io.mars import load_mars, parse_mars_name
 from reid_from_video.io.mot import find_sequences, read_mot, read_seqinfo
 from reid_from_video.io.video import discover_cameras

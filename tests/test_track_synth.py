@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reid_from_video.config import load_config
+from reid_from_video.core.config import load_config
 from reid_from_video.detect.base import DetectorConfig
 from reid_from_video.detect.bgsub import BackgroundSubtractionDetector, split_columns
 from reid_from_video.io.mot import MOT_COLUMNS

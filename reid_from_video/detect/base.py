@@ -8,7 +8,7 @@ from typing import Literal, NamedTuple, Protocol
 import cv2
 import numpy as np
 
-from reid_from_video.config import option
+from reid_from_video.core.config import option
 
 Backend = Literal["yolo", "yolox", "precomputed", "bgsub"]
 

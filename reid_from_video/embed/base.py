@@ -7,7 +7,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from reid_from_video.config import option
+from reid_from_video.core.config import option
 
 Backend = Literal["none", "onnx", "torch", "precomputed", "histogram"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reid_from_video.errors import ConfigError, InputError
+from reid_from_video.core.errors import ConfigError, InputError
 from reid_from_video.export.card import ModelCard
 
 KEPT_MODULES = ("mean_net", "net")  # in a training checkpoint: the network a run keeps (see train/*.py)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import scipy.io
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 
 SPLITS = ("train", "test")
 CAMERAS = range(1, 7)  # MARS was filmed by six cameras, numbered 1..6

@@ -27,9 +27,9 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from reid_from_video.config import option
-from reid_from_video.errors import InputError
-from reid_from_video.io.atomic import atomic_write, atomic_write_bytes
+from reid_from_video.core.atomic import atomic_write, atomic_write_bytes
+from reid_from_video.core.config import option
+from reid_from_video.core.errors import InputError
 
 INDEX_COLUMNS = ("camera", "track", "frame", "time_s", "x", "y", "w", "h", "score", "path", "gt_id")
 LABEL_KEY = ("camera", "track")

@@ -34,8 +34,8 @@ from typing import Literal, NamedTuple
 import cv2
 import numpy as np
 
-from reid_from_video.config import option
-from reid_from_video.errors import InputError
+from reid_from_video.core.config import option
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.mot import read_seqinfo
 
 logger = logging.getLogger(__name__)

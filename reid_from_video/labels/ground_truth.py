@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.mot import find_sequences, pedestrians, read_mot
 from reid_from_video.noise.preprocess import by_frame, frame_matches
 

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reid_from_video.config import option, section
-from reid_from_video.errors import InputError
+from reid_from_video.core.atomic import atomic_write, json_ready, write_json
+from reid_from_video.core.config import option, section
+from reid_from_video.core.errors import InputError
 from reid_from_video.evaluate.features import EmbedFn, read_feature_file, tracklet_features
-from reid_from_video.io.atomic import atomic_write, json_ready, write_json
 from reid_from_video.io.store import TrackletStore, check_labels
 from reid_from_video.labels.ground_truth import attach_gt_ids, tracklet_identity
 from reid_from_video.labels.quality import GT_SCOPES, format_quality, label_quality, row_labels

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reid_from_video.config import option
+from reid_from_video.core.config import option
 from reid_from_video.labels.ground_truth import TRACKLET_KEY, tracklet_identity
 
 LABEL_COLUMNS = ("camera", "track", "label", "instant_s")

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reid_from_video.config import config_from_dict, config_to_dict, option
+from reid_from_video.core.config import config_from_dict, config_to_dict, option
 from reid_from_video.models.backbones import BACKBONES, IMAGENET, build_backbone
 from reid_from_video.models.heads import BNNeck, CameraClassifiers, Classifier, embedding_layer
 from reid_from_video.models.pooling import GEM_P, build_pooling
@@ -94,7 +94,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "model config") -> ModelConfig:
         """The config from :meth:`to_dict`'s output; missing keys take the defaults, unknown keys and wrong
-        types are a :class:`~reid_from_video.errors.ConfigError` naming ``source``."""
+        types are a :class:`~reid_from_video.core.errors.ConfigError` naming ``source``."""
         return config_from_dict(cls, data, source)
 
 

@@ -1,5 +1,5 @@
 """Readers of a run folder, one per stage: each returns plain data (dicts, lists, numbers, strings) or None
-when the stage's folder is absent, and raises :class:`~reid_from_video.errors.InputError` naming the file
+when the stage's folder is absent, and raises :class:`~reid_from_video.core.errors.InputError` naming the file
 when a file is there but unreadable.
 
 The run layout (``rfv run CAMERA_FOLDER --out RUN``; every stage folder is what that stage's own command
@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.pipeline import RUN_FILE, STAGE_FILE
 from reid_from_video.report.html import number
 

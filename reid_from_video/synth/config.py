@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from reid_from_video.config import option, section
+from reid_from_video.core.config import option, section
 from reid_from_video.io.mars import CAMERAS
 
 _SIZE = re.compile(r"\s*(\d+)\s*[xX]\s*(\d+)\s*")

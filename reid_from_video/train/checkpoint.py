@@ -8,8 +8,8 @@ from typing import Any
 
 import torch
 
-from reid_from_video.errors import InputError
-from reid_from_video.io.atomic import atomic_write
+from reid_from_video.core.atomic import atomic_write
+from reid_from_video.core.errors import InputError
 
 CHECKPOINT_FILE = "checkpoint.pt"  # the training state, to resume
 MODEL_FILE = "model.pt"  # the trained model: {"model": ModelConfig dict, "state_dict", "training"}

@@ -27,10 +27,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from reid_from_video.config import config_to_dict
-from reid_from_video.errors import ConfigError
+from reid_from_video.core.atomic import atomic_write, write_json
+from reid_from_video.core.config import config_to_dict
+from reid_from_video.core.errors import ConfigError
 from reid_from_video.evaluate.evaluation import TrackletSet
-from reid_from_video.io.atomic import atomic_write, write_json
 from reid_from_video.models import ReidNet
 from reid_from_video.train import checkpoint
 from reid_from_video.train.augment import augment, normalize, sample_params

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from reid_from_video.errors import ConfigError
+from reid_from_video.core.errors import ConfigError
 from reid_from_video.labels.quality import cross_camera_share, label_scores
 from reid_from_video.labels.tmc import associate, association_windows, pooled_features
 from reid_from_video.losses import (
