@@ -103,14 +103,3 @@ def filter_detections(dets: Detections, config: DetectorConfig) -> Detections:
         chosen = np.sort(np.asarray(chosen, dtype=int).reshape(-1))
         boxes, scores = boxes[chosen], scores[chosen]
     return Detections(boxes.astype(float), scores.astype(float))
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; anything else as given."""
-    if device != "auto":
-        return device
-    try:
-        import torch
-    except ImportError:
-        return "cpu"
-    return "cuda" if torch.cuda.is_available() else "cpu"

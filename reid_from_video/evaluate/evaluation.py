@@ -17,8 +17,8 @@ import numpy as np
 
 from reid_from_video.core.atomic import atomic_write, write_json
 from reid_from_video.core.config import option, section
+from reid_from_video.core.distances import METRICS, distance_blocks
 from reid_from_video.core.errors import ConfigError, InputError
-from reid_from_video.evaluate.distance import METRICS, distance_blocks
 from reid_from_video.evaluate.features import EmbedFn, pool_frames, read_feature_file, tracklet_features
 from reid_from_video.evaluate.protocol import Protocol, mars_protocol, tracklet_protocol
 from reid_from_video.evaluate.ranking import AP_MODES, RankingResult, rank_chunk, ranking_result

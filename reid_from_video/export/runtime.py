@@ -25,9 +25,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from reid_from_video.core.device import resolve_device
+from reid_from_video.core.distances import normalize_rows
 from reid_from_video.core.errors import InputError
-from reid_from_video.detect.base import resolve_device
-from reid_from_video.embed.base import normalize_rows
 from reid_from_video.export.card import IMAGENET_MEAN, IMAGENET_STD, ModelCard, card_path
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "ModelCard", "ReidModel", "card_path"]
