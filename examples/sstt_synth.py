@@ -25,7 +25,8 @@ from reid_from_video.core.atomic import atomic_write
 from reid_from_video.core.config import load_config
 from reid_from_video.io.mot import find_sequences, pedestrians, read_mot, read_seqinfo
 from reid_from_video.io.store import TrackletStore
-from reid_from_video.labels.ground_truth import attach_gt_ids, tracklet_identity
+from reid_from_video.io.tracklets import tracklet_identity
+from reid_from_video.labels.ground_truth import attach_gt_ids
 from reid_from_video.labels.sstt import (
     SsttConfig,
     duplication_rate,

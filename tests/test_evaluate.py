@@ -14,18 +14,13 @@ from reference_kreciprocal import dense_jaccard
 
 from reid_from_video.cli import main
 from reid_from_video.core.errors import InputError
-from reid_from_video.evaluate.evaluation import (
-    EvaluateConfig,
-    RerankConfig,
-    evaluate_features,
-    load_tracklets,
-    run_evaluate,
-)
-from reid_from_video.evaluate.features import chosen_frames, pool_frames
-from reid_from_video.evaluate.protocol import Protocol, mars_protocol, tracklet_protocol
+from reid_from_video.embed.features import chosen_frames, pool_frames
+from reid_from_video.evaluate.evaluation import EvaluateConfig, RerankConfig, evaluate_features, run_evaluate
 from reid_from_video.evaluate.ranking import rank_chunk
 from reid_from_video.io.mars import load_mars
+from reid_from_video.io.protocol import Protocol, mars_protocol, tracklet_protocol
 from reid_from_video.io.store import write_index_table
+from reid_from_video.io.tracklets import load_tracklets
 from reid_from_video.kreciprocal import rerank_blocks
 
 # ------------------------------------------------------------------------------ independent reference

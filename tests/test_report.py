@@ -145,8 +145,8 @@ def _features(run: Path, world: Path) -> Path:
     of ``rfv evaluate --features``."""
     import torch
 
-    from reid_from_video.evaluate.evaluation import load_tracklets
-    from reid_from_video.evaluate.features import pool_frames
+    from reid_from_video.embed.features import pool_frames
+    from reid_from_video.io.tracklets import load_tracklets
     from reid_from_video.models.reid_net import model_from_state
     from reid_from_video.train.features import embed_paths
 

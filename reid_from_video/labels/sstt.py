@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from reid_from_video.core.config import option
-from reid_from_video.labels.ground_truth import TRACKLET_KEY, tracklet_identity
+from reid_from_video.io.tracklets import TRACKLET_KEY, tracklet_identity
 
 LABEL_COLUMNS = ("camera", "track", "label", "instant_s")
 CONFLICTS = ("drop_all", "keep_longest")

@@ -29,7 +29,7 @@ from reid_from_video.models.backbones import BACKBONES, IMAGENET, build_backbone
 from reid_from_video.models.heads import BNNeck, CameraClassifiers, Classifier, embedding_layer
 from reid_from_video.models.pooling import GEM_P, build_pooling
 
-# The usual re-ID preprocessing (the same values as reid_from_video.export.runtime's model card defaults).
+# The usual re-ID preprocessing (the same values as reid_from_video.embed.runtime's model card defaults).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 

@@ -1,8 +1,8 @@
 """Who is queried against whom: the official MARS protocol, and the same rules for any labelled tracklets.
 
 A protocol names, for a table of tracklets, the query rows, the gallery rows, each tracklet's identity and
-camera, and the identities whose gallery items are junk (see :mod:`reid_from_video.evaluate.ranking` for how
-a ranking is scored).
+camera, and the identities whose gallery items are junk (see :mod:`reid_from_video.evaluate.ranking` for
+how a ranking is scored).
 """
 
 from __future__ import annotations
