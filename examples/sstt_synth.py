@@ -34,8 +34,10 @@ from reid_from_video.labels.sstt import (
     label_every_tracklet,
     sample_tracklets,
 )
-from reid_from_video.synth import SynthConfig, synthesize
-from reid_from_video.tracking import TrackConfig, run_track
+from reid_from_video.synth.config import SynthConfig
+from reid_from_video.synth.pipeline import synthesize
+from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.tracking.run import run_track
 
 # A person out of a camera's gt for longer than this has left the view and come back (a re-appearance).
 REVISIT_GAP_S = 2.0

@@ -245,8 +245,8 @@ def test_features_with_wrong_rows_name_the_file(tmp_path):
 def test_osnet_on_the_synthetic_world_is_far_above_chance(shared_data, tmp_path):
     """End to end: a synthetic world exported in the MARS layout, the real OSNet through `rfv evaluate`."""
     from reid_from_video.core.config import load_config
-    from reid_from_video.synth import synthesize
     from reid_from_video.synth.config import SynthConfig
+    from reid_from_video.synth.pipeline import synthesize
 
     osnet = need(shared_data, "models/osnet_x0_25_msmt17.onnx")
     world = dict(cameras=3, identities=12, seconds=30, fps=5, size="320x180", seed=3)

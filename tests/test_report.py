@@ -17,7 +17,8 @@ import pytest
 
 from reid_from_video.cli import main
 from reid_from_video.core.errors import InputError
-from reid_from_video.report import REPORT_FILE, build_report, write_report
+from reid_from_video.report.context import REPORT_FILE
+from reid_from_video.report.page import build_report, write_report
 
 SECTIONS = ("summary", "track", "mot", "labels", "train", "evaluate", "export", "montage", "time")
 # The synth tracking preset is set for 640x360; at half the size, areas and heights shrink (test_track_synth).

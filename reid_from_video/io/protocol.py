@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reid_from_video.io.mars import JUNK_PID, MarsDataset
+from reid_from_video.io.mars import MarsDataset
+from reid_from_video.io.mars_layout import JUNK_PID
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from reid_from_video.core.config import option, section
-from reid_from_video.detect.base import DetectorConfig
+from reid_from_video.detect.config import DetectorConfig
 from reid_from_video.embed.base import EmbedderConfig
-from reid_from_video.io.store import CropConfig
-from reid_from_video.io.video import VideoConfig
+from reid_from_video.io.config import CropConfig, VideoConfig
 from rfv_trackers import DeepSortConfig
 
 _SHARD = re.compile(r"([0-9]+)/([0-9]+)")

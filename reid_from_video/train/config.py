@@ -11,7 +11,7 @@ from typing import Literal
 
 from reid_from_video.core.config import option, section
 from reid_from_video.labels.tmc import AssociationConfig
-from reid_from_video.losses import REID_LABEL_SMOOTHING, TAUDL_LAMBDA, TAUDL_SIGMA, TMC_MARGIN
+from reid_from_video.losses.settings import REID_LABEL_SMOOTHING, TAUDL_LAMBDA, TAUDL_SIGMA, TMC_MARGIN
 from reid_from_video.models import ModelConfig
 from reid_from_video.train.augment import AugmentConfig
 
