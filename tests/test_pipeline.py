@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import reid_from_video.train as train_package
+import reid_from_video.train.run as train_package
 from reid_from_video.cli import main
 from reid_from_video.core.config import load_config
 from reid_from_video.core.layout import RUN_FILE, STAGE_FILE, STAGE_NAMES
