@@ -1,6 +1,6 @@
 """Benchmark: embedding throughput (crops/s) of a re-ID model per format, against the usual PyTorch pipeline.
 
-Ours is :class:`reid_from_video.export.runtime.ReidModel` (what ``rfv embed``, ``rfv evaluate`` and the
+Ours is :class:`reid_from_video.embed.runtime.ReidModel` (what ``rfv embed``, ``rfv evaluate`` and the
 tracker run): BGR uint8 crops resized by OpenCV into one uint8 batch, normalised in one multiply-add, then
 the model, for each format ``rfv export`` writes:
 
@@ -36,12 +36,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from reid_from_video.export.card import ModelCard
+from reid_from_video.core import checkpoint
+from reid_from_video.embed.card import ModelCard
+from reid_from_video.embed.runtime import ReidModel
 from reid_from_video.export.parity import synthetic_crops
 from reid_from_video.export.pipeline import ExportConfig, run_export
-from reid_from_video.export.runtime import ReidModel
 from reid_from_video.models import ModelConfig, build_model
-from reid_from_video.train import checkpoint
 
 SETTINGS = {  # backbone: (input size, crops per round, batch) on CPU / on a GPU
     "tiny": ((128, 64), {"cpu": (512, 64), "cuda": (4096, 256)}),

@@ -13,8 +13,9 @@ import argparse
 import os
 import tempfile
 
-from reid_from_video.config import load_config
-from reid_from_video.synth import SynthConfig, synthesize
+from reid_from_video.core.config import load_config
+from reid_from_video.synth.config import SynthConfig
+from reid_from_video.synth.pipeline import synthesize
 
 
 def main() -> int:

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from reid_from_video.config import load_config
+from reid_from_video.core.config import load_config
 from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, run_mot_eval, summary_frame
-from reid_from_video.tracking import TrackConfig, run_track
+from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.tracking.run import run_track
 
 SEQUENCES = [f"MOT17-{n:02d}-FRCNN" for n in (2, 4, 5, 9, 10, 11, 13)]
 WITH_FEATURES = ["MOT17-05-FRCNN", "MOT17-09-FRCNN"]

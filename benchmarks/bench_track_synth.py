@@ -20,11 +20,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from reid_from_video.config import load_config
+from reid_from_video.core.config import load_config
 from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, run_mot_eval
-from reid_from_video.synth import SynthConfig, synthesize
-from reid_from_video.tracking import TrackConfig, run_track
+from reid_from_video.synth.config import SynthConfig
+from reid_from_video.synth.pipeline import synthesize
 from reid_from_video.tracking.camera import STAGES
+from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.tracking.run import run_track
 
 OSNET = "osnet_x0_25_msmt17.onnx"
 

@@ -30,7 +30,7 @@ import pandas as pd  # noqa: E402
 from reid_from_video.io.mot import MOT_COLUMNS, read_mot, read_seqinfo, write_mot  # noqa: E402
 from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, run_mot_eval  # noqa: E402
 from reid_from_video.tracking.camera import Backfill  # noqa: E402
-from trackers import DeepSort, DeepSortConfig  # noqa: E402
+from rfv_trackers import DeepSort, DeepSortConfig  # noqa: E402
 
 SEQUENCES = [f"MOT17-{n:02d}-SDP" for n in (2, 4, 5, 9, 10, 11, 13)]
 OURS = {

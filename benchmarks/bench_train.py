@@ -59,8 +59,9 @@ def synthetic_world() -> Path:
     mars = WORLD / "mars"
     if (WORLD / "world.json").is_file() and (mars / "bbox_train").is_dir():
         return mars
-    from reid_from_video.config import load_config
-    from reid_from_video.synth import SynthConfig, synthesize
+    from reid_from_video.core.config import load_config
+    from reid_from_video.synth.config import SynthConfig
+    from reid_from_video.synth.pipeline import synthesize
 
     print(f"making the synthetic world into {WORLD} (once) ...", flush=True)
     synthesize(load_config(SynthConfig, None, ["seed=0", "contact_sheet=false"]), WORLD, progress=False)
@@ -126,8 +127,10 @@ def measurement(times: list[float], warmup: int, batch: int, s: dict[str, Any]) 
 def ours(root: str, s: dict[str, Any], warmup: int, steps: int) -> dict[str, Any]:
     """run_train (method taudl) for warmup + steps batches; the time of every batch from a hook."""
     warnings.filterwarnings("ignore", message=RANDOM_WEIGHTS)
-    from reid_from_video.config import load_config
-    from reid_from_video.train import Hook, TrainConfig, run_train
+    from reid_from_video.core.config import load_config
+    from reid_from_video.train.config import TrainConfig
+    from reid_from_video.train.hooks import Hook
+    from reid_from_video.train.run import run_train
 
     times: list[float] = []
 
@@ -184,7 +187,7 @@ def peer(root: str, s: dict[str, Any], warmup: int, steps: int) -> dict[str, Any
     from torch.utils.data import DataLoader
     from torchvision import transforms as T
 
-    from reid_from_video.losses import TAUDLLoss
+    from reid_from_video.losses.taudl import TAUDLLoss
     from reid_from_video.models import ModelConfig, build_model
 
     if s["threads"]:

@@ -23,7 +23,7 @@ from reid_from_video.cli import run_step as run
 from reid_from_video.io.mot import read_mot, write_mot
 
 SCALE = 0.625  # MOT15's PETS09 gt is in 768 x 576 coordinates, the video 480 x 360
-TINY_TMC = [  # configs/train/tmc_synth.yaml's network and schedule: minutes on a CPU
+TINY_TMC = [  # reid_from_video/configs/train/tmc_synth.yaml's network and schedule: minutes on a CPU
     "train.model.backbone=tiny",
     "train.model.weights=none",
     "train.model.input_size=[128, 64]",

@@ -14,17 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from reid_from_video.config import load_config
-from reid_from_video.evaluate.evaluation import (
-    EvaluateConfig,
-    evaluate_features,
-    format_report,
-    load_tracklets,
-    run_evaluate,
-)
-from reid_from_video.export.runtime import ReidModel
-from reid_from_video.synth import synthesize
+from reid_from_video.core.config import load_config
+from reid_from_video.embed.runtime import ReidModel
+from reid_from_video.evaluate.evaluation import EvaluateConfig, evaluate_features, format_report, run_evaluate
+from reid_from_video.io.tracklets import load_tracklets
 from reid_from_video.synth.config import SynthConfig
+from reid_from_video.synth.pipeline import synthesize
 
 
 def main() -> int:

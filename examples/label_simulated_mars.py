@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from reid_from_video.io.atomic import atomic_write, write_json
+from reid_from_video.core.atomic import atomic_write, write_json
 from reid_from_video.io.mars import load_mars, run_offsets
 from reid_from_video.labels.cluster import ClusterConfig
 from reid_from_video.labels.quality import label_quality, row_labels

@@ -3,7 +3,7 @@ the reference DeepSORT outputs (nwojke), both scored by `rfv mot-eval` (MOTChall
 
 Tracks the public FRCNN detections of the 7 MOT17 train sequences (no images needed: `rfv track -c mot17`),
 scores both trackers and prints MOTA, IDF1, rFM and rSW per sequence. The rFM / rSW pair of a tracker is what
-`rfv simulate` reproduces on MARS (configs/simulate/mars_<rfm>_<rsw>.yaml).
+`rfv simulate` reproduces on MARS (reid_from_video/configs/simulate/mars_<rfm>_<rsw>.yaml).
 
     python examples/mot17_noise.py [--data ../shared/data] [--out runs/mot17-noise]
 """

@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reid_from_video.config import load_config
-from reid_from_video.io.atomic import atomic_write
+from reid_from_video.core.atomic import atomic_write
+from reid_from_video.core.config import load_config
 from reid_from_video.io.mot import find_sequences, pedestrians, read_mot, read_seqinfo
 from reid_from_video.io.store import TrackletStore
-from reid_from_video.labels.ground_truth import attach_gt_ids, tracklet_identity
+from reid_from_video.io.tracklets import tracklet_identity
+from reid_from_video.labels.ground_truth import attach_gt_ids
 from reid_from_video.labels.sstt import (
     SsttConfig,
     duplication_rate,
@@ -33,8 +34,10 @@ from reid_from_video.labels.sstt import (
     label_every_tracklet,
     sample_tracklets,
 )
-from reid_from_video.synth import SynthConfig, synthesize
-from reid_from_video.tracking import TrackConfig, run_track
+from reid_from_video.synth.config import SynthConfig
+from reid_from_video.synth.pipeline import synthesize
+from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.tracking.run import run_track
 
 # A person out of a camera's gt for longer than this has left the view and come back (a re-appearance).
 REVISIT_GAP_S = 2.0

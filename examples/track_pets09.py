@@ -14,10 +14,11 @@ import os
 import sys
 from pathlib import Path
 
-from reid_from_video.config import load_config
+from reid_from_video.core.config import load_config
 from reid_from_video.io.mot import read_mot, write_mot
 from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, run_mot_eval, summary_frame
-from reid_from_video.tracking import TrackConfig, run_track
+from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.tracking.run import run_track
 
 SCALE = 0.625  # 480 / 768
 

@@ -1,7 +1,7 @@
 """The ``rfv`` command line: one subcommand per stage. It only parses arguments and calls the stage.
 
-Every subcommand takes ``-c/--config FILE`` (a YAML file or a preset name under configs/), ``key=value``
-overrides (nested keys with dots), and ``--print-config`` to show the resolved config and exit.
+Every subcommand takes ``-c/--config FILE`` (a YAML file or a preset name under reid_from_video/configs/),
+``key=value`` overrides (nested keys with dots), and ``--print-config`` to show the resolved config and exit.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from reid_from_video import __version__
 from reid_from_video.commands import COMMANDS
-from reid_from_video.config import describe_config, dump_config, load_config
-from reid_from_video.errors import RfvError
+from reid_from_video.core.config import describe_config, dump_config, load_config
+from reid_from_video.core.errors import RfvError
 
 __all__ = ["COMMANDS", "build_parser", "main", "run_step"]
 
@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         cmd.add_arguments(sub)
-        sub.add_argument("-c", "--config", help="YAML config file, or a preset name under configs/")
+        sub.add_argument(
+            "-c", "--config", help="YAML config file, or a preset name under reid_from_video/configs/"
+        )
         sub.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
         sub.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
     return parser

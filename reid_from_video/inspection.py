@@ -20,15 +20,16 @@ from typing import Any
 
 from tqdm import tqdm
 
-from reid_from_video.config import option, section
-from reid_from_video.errors import InputError
+from reid_from_video.core.config import option, section
+from reid_from_video.core.errors import InputError
 from reid_from_video.io import mars, mot, video
+from reid_from_video.io.config import VideoConfig
 from reid_from_video.io.store import TrackletStore
 
 
 @dataclass
 class InspectConfig:
-    video: video.VideoConfig = section(video.VideoConfig, "how cameras are read")
+    video: VideoConfig = section(VideoConfig, "how cameras are read")
     decode: bool = option(False, "decode every frame (with video.stride) and count corrupt frames")
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from reid_from_video.evaluate.distance import squared_euclidean
+from reid_from_video.core.distances import squared_euclidean
 
 # Elements gathered at a time (pairs of feature rows, inverted-index expansions): bounds the working memory.
 _GATHER_BUDGET = 1 << 23

@@ -32,8 +32,9 @@ def need(root: Path, relative: str) -> Path:
 
 
 def _world(root: Path, *overrides: str) -> Path:
-    from reid_from_video.config import load_config
-    from reid_from_video.synth import SynthConfig, synthesize
+    from reid_from_video.core.config import load_config
+    from reid_from_video.synth.config import SynthConfig
+    from reid_from_video.synth.pipeline import synthesize
 
     synthesize(load_config(SynthConfig, None, [*overrides, "contact_sheet=false"]), root, progress=False)
     return root

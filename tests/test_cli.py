@@ -14,8 +14,9 @@ import yaml
 from conftest import need
 
 from reid_from_video.cli import COMMANDS, main
-from reid_from_video.config import describe_config
-from reid_from_video.io.store import CropConfig, TrackletStore
+from reid_from_video.core.config import describe_config
+from reid_from_video.io.config import CropConfig
+from reid_from_video.io.store import TrackletStore
 
 
 def write_video(path: Path, frames: int, size: tuple[int, int] = (64, 48), fps: float = 10.0) -> None:

@@ -9,7 +9,7 @@ from typing import Literal
 import pytest
 import yaml
 
-from reid_from_video.config import (
+from reid_from_video.core.config import (
     PRESETS_DIR,
     describe_config,
     load_config,
@@ -17,7 +17,7 @@ from reid_from_video.config import (
     save_config,
     section,
 )
-from reid_from_video.errors import ConfigError
+from reid_from_video.core.errors import ConfigError
 
 
 @dataclass
@@ -130,11 +130,11 @@ def test_describe_lists_every_key_with_default_and_help():
 
 
 def test_every_preset_loads_into_its_stage_config():
-    """Each YAML under configs/ is named after its stage (configs/<stage>.yaml or configs/<stage>/*.yaml) or
-    lies in the preset folder its command names (rfv run: configs/pipeline/), or, for the standalone trackers
-    package, configs/trackers/*.yaml holds tracker settings."""
+    """Each YAML under reid_from_video/configs/ is named after its stage (configs/<stage>.yaml or
+    configs/<stage>/*.yaml) or lies in the preset folder its command names (rfv run: configs/pipeline/), or,
+    for the standalone trackers package, configs/trackers/*.yaml holds tracker settings."""
     from reid_from_video.cli import COMMANDS
-    from trackers import DeepSortConfig
+    from rfv_trackers import DeepSortConfig
 
     sections = {"trackers": DeepSortConfig}  # presets of a section, not of a command
     folders = {cmd.presets: cmd for cmd in COMMANDS.values()}

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from conftest import need
 
-from reid_from_video.detect import DETECTORS, Detections, DetectorConfig, build_detector
-from reid_from_video.detect.base import filter_detections
+from reid_from_video.core.errors import InputError
+from reid_from_video.detect import DETECTORS, DetectorConfig, build_detector
+from reid_from_video.detect.base import Detections, filter_detections
 from reid_from_video.detect.yolox import grid_decode, letterbox
-from reid_from_video.errors import InputError
 from reid_from_video.io.mot import read_mot
 from reid_from_video.noise.boxes import iou_xywh
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import need
 
+from reid_from_video.core.errors import InputError
 from reid_from_video.embed import EMBEDDERS, EmbedderConfig, build_embedder
-from reid_from_video.errors import InputError
 
 
 def _person_image() -> tuple[np.ndarray, np.ndarray]:

@@ -14,10 +14,11 @@ import pytest
 from test_export import make_checkpoint
 
 from reid_from_video.cli import main
+from reid_from_video.embed.runtime import ReidModel
 from reid_from_video.export.parity import synthetic_crops
 from reid_from_video.export.pipeline import ExportConfig, run_export
-from reid_from_video.export.runtime import ReidModel
-from reid_from_video.io.store import CropConfig, TrackletStore
+from reid_from_video.io.config import CropConfig
+from reid_from_video.io.store import TrackletStore
 
 SIZE = (64, 32)
 

@@ -13,19 +13,14 @@ from conftest import need
 from reference_kreciprocal import dense_jaccard
 
 from reid_from_video.cli import main
-from reid_from_video.errors import InputError
-from reid_from_video.evaluate.evaluation import (
-    EvaluateConfig,
-    RerankConfig,
-    evaluate_features,
-    load_tracklets,
-    run_evaluate,
-)
-from reid_from_video.evaluate.features import chosen_frames, pool_frames
-from reid_from_video.evaluate.protocol import Protocol, mars_protocol, tracklet_protocol
+from reid_from_video.core.errors import InputError
+from reid_from_video.embed.features import chosen_frames, pool_frames
+from reid_from_video.evaluate.evaluation import EvaluateConfig, RerankConfig, evaluate_features, run_evaluate
 from reid_from_video.evaluate.ranking import rank_chunk
 from reid_from_video.io.mars import load_mars
+from reid_from_video.io.protocol import Protocol, mars_protocol, tracklet_protocol
 from reid_from_video.io.store import write_index_table
+from reid_from_video.io.tracklets import load_tracklets
 from reid_from_video.kreciprocal import rerank_blocks
 
 # ------------------------------------------------------------------------------ independent reference
@@ -249,9 +244,9 @@ def test_features_with_wrong_rows_name_the_file(tmp_path):
 
 def test_osnet_on_the_synthetic_world_is_far_above_chance(shared_data, tmp_path):
     """End to end: a synthetic world exported in the MARS layout, the real OSNet through `rfv evaluate`."""
-    from reid_from_video.config import load_config
-    from reid_from_video.synth import synthesize
+    from reid_from_video.core.config import load_config
     from reid_from_video.synth.config import SynthConfig
+    from reid_from_video.synth.pipeline import synthesize
 
     osnet = need(shared_data, "models/osnet_x0_25_msmt17.onnx")
     world = dict(cameras=3, identities=12, seconds=30, fps=5, size="320x180", seed=3)

@@ -15,14 +15,14 @@ import pytest
 import torch
 
 from reid_from_video.cli import main
-from reid_from_video.errors import InputError
-from reid_from_video.export.card import ModelCard, card_path
+from reid_from_video.core import checkpoint
+from reid_from_video.core.errors import InputError
+from reid_from_video.embed.card import ModelCard, card_path
+from reid_from_video.embed.runtime import ReidModel
+from reid_from_video.embed.source import is_torchscript, read_source
 from reid_from_video.export.parity import measure, synthetic_crops
 from reid_from_video.export.pipeline import ExportConfig, run_export
-from reid_from_video.export.runtime import ReidModel
-from reid_from_video.export.source import is_torchscript, read_source
 from reid_from_video.models import ModelConfig, ReidNet, build_model
-from reid_from_video.train import checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = (64, 32)
@@ -171,7 +171,7 @@ class NoTorch:
 sys.meta_path.insert(0, NoTorch())
 import numpy as np
 from reid_from_video.export.parity import synthetic_crops
-from reid_from_video.export.runtime import ReidModel
+from reid_from_video.embed.runtime import ReidModel
 
 model = ReidModel.load(sys.argv[1], "auto")
 features = model.embed(synthetic_crops(6, (64, 32), seed=4), batch_size=4)

@@ -10,7 +10,7 @@ import pytest
 import scipy.io
 from conftest import need
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.mars import frames_table, load_mars, mars_name, parse_mars_name, summary
 
 # --- the real MARS info files -------------------------------------------------------------------------------

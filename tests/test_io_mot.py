@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import need
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.io import mot
 from reid_from_video.io.mot import (
     DISTRACTOR_CLASSES,

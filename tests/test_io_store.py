@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reid_from_video.errors import InputError
-from reid_from_video.io.atomic import atomic_write, write_json
-from reid_from_video.io.store import INDEX_COLUMNS, CropConfig, TrackletStore, crop_box
+from reid_from_video.core.atomic import atomic_write, write_json
+from reid_from_video.core.errors import InputError
+from reid_from_video.io.config import CropConfig
+from reid_from_video.io.store import INDEX_COLUMNS, TrackletStore, crop_box
 
 
 def gradient_image(height: int = 120, width: int = 160) -> np.ndarray:

@@ -13,16 +13,9 @@ import numpy as np
 import pytest
 from conftest import need
 
-from reid_from_video.errors import InputError
-from reid_from_video.io.video import (
-    DEFAULT_FPS,
-    Camera,
-    Frame,
-    FrameReader,
-    VideoConfig,
-    discover_cameras,
-    iter_frames,
-)
+from reid_from_video.core.errors import InputError
+from reid_from_video.io.config import VideoConfig
+from reid_from_video.io.video import DEFAULT_FPS, Camera, Frame, FrameReader, discover_cameras, iter_frames
 
 SIZE = (64, 48)  # width, height of the synthetic frames
 STEP = 6  # frame k of a synthetic camera is filled with grey level STEP * k

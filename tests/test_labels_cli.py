@@ -10,10 +10,12 @@ import pytest
 from test_labels_tmc import identity_features, write_mars_info
 
 from reid_from_video.cli import main
-from reid_from_video.config import load_config
+from reid_from_video.core.config import load_config
 from reid_from_video.io.store import TrackletStore, check_labels
-from reid_from_video.synth import SynthConfig, synthesize
-from reid_from_video.tracking import TrackConfig, run_track
+from reid_from_video.synth.config import SynthConfig
+from reid_from_video.synth.pipeline import synthesize
+from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.tracking.run import run_track
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from reference_kreciprocal import dense_eps, dense_jaccard
 from sklearn.cluster import DBSCAN
 from sklearn.metrics import adjusted_rand_score
 
-from reid_from_video.errors import ConfigError
+from reid_from_video.core.errors import ConfigError
 from reid_from_video.kreciprocal import as_tensor, encode, jaccard_block
 from reid_from_video.labels.cluster import ClusterConfig, cluster, distance_rows, sparse_graph
 

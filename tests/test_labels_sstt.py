@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.store import check_labels
-from reid_from_video.labels.ground_truth import attach_gt_ids, tracklet_identity
+from reid_from_video.io.tracklets import tracklet_identity
+from reid_from_video.labels.ground_truth import attach_gt_ids
 from reid_from_video.labels.sstt import (
     LABEL_COLUMNS,
     SsttConfig,

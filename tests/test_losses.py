@@ -12,27 +12,25 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from reid_from_video.losses import (
-    TAUDL_LAMBDA,
-    BatchHardTripletLoss,
-    CCTALoss,
-    CrossEntropyLabelSmooth,
-    PCTDLoss,
+from reid_from_video.losses.identity import CrossEntropyLabelSmooth, cross_entropy_label_smooth
+from reid_from_video.losses.mining import hardest_pairs, pairwise_euclidean, pairwise_squared_euclidean
+from reid_from_video.losses.mmt import (
     SoftCrossEntropyLoss,
     SoftTripletLoss,
-    TAUDLLoss,
-    batch_hard_triplet_loss,
-    ccta_loss,
-    cross_camera_neighbours,
-    cross_entropy_label_smooth,
-    hardest_pairs,
-    pairwise_euclidean,
-    pairwise_squared_euclidean,
-    pctd_loss,
     soft_cross_entropy,
     soft_triplet_loss,
+)
+from reid_from_video.losses.settings import TAUDL_LAMBDA
+from reid_from_video.losses.taudl import (
+    CCTALoss,
+    PCTDLoss,
+    TAUDLLoss,
+    ccta_loss,
+    cross_camera_neighbours,
+    pctd_loss,
     tracklet_means,
 )
+from reid_from_video.losses.triplet import BatchHardTripletLoss, batch_hard_triplet_loss
 
 D64 = torch.float64
 

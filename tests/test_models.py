@@ -14,9 +14,9 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
-from reid_from_video.config import describe_config, load_config
-from reid_from_video.errors import ConfigError, InputError
-from reid_from_video.losses import pctd_loss
+from reid_from_video.core.config import describe_config, load_config
+from reid_from_video.core.errors import ConfigError, InputError
+from reid_from_video.losses.taudl import pctd_loss
 from reid_from_video.models import (
     BACKBONES,
     BNNeck,

@@ -11,7 +11,7 @@ import pytest
 from conftest import need
 
 from reid_from_video.cli import main
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.mot import SeqInfo, read_mot, write_mot, write_seqinfo
 from reid_from_video.noise import motmetrics_compat
 from reid_from_video.noise.clear import clear_metrics, motmetrics_events

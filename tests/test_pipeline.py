@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 
-import reid_from_video.train as train_package
+import reid_from_video.train.run as train_package
 from reid_from_video.cli import main
-from reid_from_video.config import load_config
-from reid_from_video.pipeline import RUN_FILE, STAGE_FILE, STAGE_NAMES
+from reid_from_video.core.config import load_config
+from reid_from_video.core.layout import RUN_FILE, STAGE_FILE, STAGE_NAMES
 from reid_from_video.pipeline.config import PipelineConfig
 from reid_from_video.pipeline.stages import STAGES as STAGE_TABLE
 

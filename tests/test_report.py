@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 
 from reid_from_video.cli import main
-from reid_from_video.errors import InputError
-from reid_from_video.report import REPORT_FILE, build_report, write_report
+from reid_from_video.core.errors import InputError
+from reid_from_video.report.context import REPORT_FILE
+from reid_from_video.report.page import build_report, write_report
 
 SECTIONS = ("summary", "track", "mot", "labels", "train", "evaluate", "export", "montage", "time")
 # The synth tracking preset is set for 640x360; at half the size, areas and heights shrink (test_track_synth).
@@ -145,8 +146,8 @@ def _features(run: Path, world: Path) -> Path:
     of ``rfv evaluate --features``."""
     import torch
 
-    from reid_from_video.evaluate.evaluation import load_tracklets
-    from reid_from_video.evaluate.features import pool_frames
+    from reid_from_video.embed.features import pool_frames
+    from reid_from_video.io.tracklets import load_tracklets
     from reid_from_video.models.reid_net import model_from_state
     from reid_from_video.train.features import embed_paths
 

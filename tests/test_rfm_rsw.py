@@ -13,7 +13,7 @@ import pytest
 from conftest import need
 from scipy.optimize import linear_sum_assignment
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.mot import MOT_COLUMNS, read_mot
 from reid_from_video.noise.rfm_rsw import (
     NoiseRates,

@@ -10,8 +10,8 @@ import pytest
 from conftest import need
 from onnx import TensorProto, helper
 
-from reid_from_video.errors import InputError
-from reid_from_video.export.runtime import IMAGENET_MEAN, IMAGENET_STD, ReidModel
+from reid_from_video.core.errors import InputError
+from reid_from_video.embed.runtime import IMAGENET_MEAN, IMAGENET_STD, ReidModel
 
 
 def _pooling_onnx(path, batch="N", size=(8, 4)):

@@ -11,8 +11,8 @@ from conftest import need
 from test_io_mars import make_mars
 
 from reid_from_video.cli import main
-from reid_from_video.config import load_config
-from reid_from_video.errors import ConfigError, InputError
+from reid_from_video.core.config import load_config
+from reid_from_video.core.errors import ConfigError, InputError
 from reid_from_video.io.mars import frames_table, load_mars
 from reid_from_video.io.store import TrackletStore
 from reid_from_video.noise.simulate import SimulateConfig, measured_rates, simulate

@@ -12,13 +12,16 @@ import pandas as pd
 import pytest
 
 from reid_from_video.cli import main
-from reid_from_video.config import load_config
+from reid_from_video.core.config import load_config
 from reid_from_video.io.mars import load_mars, parse_mars_name
 from reid_from_video.io.mot import find_sequences, read_mot, read_seqinfo
 from reid_from_video.io.video import discover_cameras
 from reid_from_video.noise.boxes import iou_xywh
-from reid_from_video.synth import MarsExportConfig, SynthConfig, export_mars, plan_world, synthesize
+from reid_from_video.synth.config import MarsExportConfig, SynthConfig
+from reid_from_video.synth.mars_export import export_mars
+from reid_from_video.synth.pipeline import synthesize
 from reid_from_video.synth.render import CameraRenderer
+from reid_from_video.synth.world import plan_world
 
 TINY = dict(cameras=2, identities=8, seconds=20.0, fps=5, size="320x180", seed=3)
 

@@ -8,11 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from reid_from_video.config import load_config
-from reid_from_video.errors import InputError
+from reid_from_video.core.config import load_config
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.mot import read_mot
 from reid_from_video.io.store import TrackletStore
-from reid_from_video.tracking import TrackConfig, run_track
+from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.tracking.run import run_track
 
 
 def _write_video(path: Path, frames: int = 30) -> None:

@@ -9,12 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reid_from_video.config import load_config
-from reid_from_video.detect.base import DetectorConfig
+from reid_from_video.core.config import load_config
 from reid_from_video.detect.bgsub import BackgroundSubtractionDetector, split_columns
+from reid_from_video.detect.config import DetectorConfig
 from reid_from_video.io.mot import MOT_COLUMNS
 from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, Sequence, evaluate, run_mot_eval
-from reid_from_video.tracking import TrackConfig, run_track
+from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.tracking.run import run_track
 
 # The synth preset is set for 640x360; at half the size, areas and heights shrink.
 HALF_SIZE = ["detector.bg_min_area=40", "detector.bg_join_height=8", "detector.min_height=10"]

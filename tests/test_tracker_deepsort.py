@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trackers import DeepSort, DeepSortConfig
-from trackers.track import TrackState
+from rfv_trackers import DeepSort, DeepSortConfig
+from rfv_trackers.track import TrackState
 
 
 def _box(cx: float, cy: float = 100.0, w: float = 40.0, h: float = 100.0) -> list[float]:
@@ -113,7 +113,7 @@ def test_gallery_budget():
 
 
 def test_preset_holds_the_defaults():
-    """configs/trackers/deepsort.yaml documents the paper's settings: exactly the dataclass defaults."""
-    from reid_from_video.config import PRESETS_DIR, load_config
+    """reid_from_video/configs/trackers/deepsort.yaml documents the paper's settings: exactly the defaults."""
+    from reid_from_video.core.config import PRESETS_DIR, load_config
 
     assert load_config(DeepSortConfig, PRESETS_DIR / "trackers" / "deepsort.yaml") == DeepSortConfig()

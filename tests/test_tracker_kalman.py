@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trackers.kalman import CHI2INV95, KalmanFilter, xyah_to_xywh, xywh_to_xyah
+from rfv_trackers.kalman import CHI2INV95, KalmanFilter, xyah_to_xywh, xywh_to_xyah
 
 
 def test_box_conversions_round_trip():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trackers.matching import (
+from rfv_trackers.matching import (
     INFTY_COST,
     cosine_distance_to_galleries,
     gate,

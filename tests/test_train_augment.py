@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from reid_from_video.config import config_from_dict
-from reid_from_video.errors import ConfigError
+from reid_from_video.core.config import config_from_dict
+from reid_from_video.core.errors import ConfigError
 from reid_from_video.train.augment import (
     AugmentConfig,
     AugmentParams,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.train import decode
 from reid_from_video.train.decode import (
     BatchDataset,

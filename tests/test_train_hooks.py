@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 import torch
 
-from reid_from_video.config import load_config
+from reid_from_video.core.config import load_config
 from reid_from_video.evaluate.evaluation import load_tracklets
-from reid_from_video.train import Hook, TrainConfig, run_train
+from reid_from_video.train.config import TrainConfig
+from reid_from_video.train.hooks import Hook
+from reid_from_video.train.run import run_train
 from reid_from_video.train.distributed import Process
 from reid_from_video.train.hooks import CheckpointHook, EvaluationHook, LoggingHook, ProgressHook, build_hooks
 from reid_from_video.train.loop import Trainer

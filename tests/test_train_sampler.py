@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reid_from_video.errors import ConfigError
+from reid_from_video.core.errors import ConfigError
 from reid_from_video.train.data import NOT_TRAINED
 from reid_from_video.train.sampler import (
     camera_balanced_batches,

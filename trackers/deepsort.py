@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trackers.config import DeepSortConfig
-from trackers.kalman import CHI2INV95, KalmanFilter, xyah_to_xywh, xywh_to_xyah
-from trackers.matching import Matches, gate, iou_cost, linear_assignment, matching_cascade
-from trackers.matching import cosine_distance_to_galleries as cosine_cost
-from trackers.track import Track
+from .config import DeepSortConfig
+from .kalman import CHI2INV95, KalmanFilter, xyah_to_xywh, xywh_to_xyah
+from .matching import Matches, gate, iou_cost, linear_assignment, matching_cascade
+from .matching import cosine_distance_to_galleries as cosine_cost
+from .track import Track
 
 
 @dataclass

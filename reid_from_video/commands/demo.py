@@ -20,7 +20,7 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     "then rfv run on the first (OUT/run): background subtraction + DeepSORT, mot-eval against its ground "
     "truth, TMC labels, TMC training of a tiny CNN on the CPU, evaluation on the held-out people against the "
     "untrained network, ONNX export and the report OUT/run/report.html. Running it again reuses what is "
-    "done. Preset: configs/demo.yaml.",
+    "done. Preset: reid_from_video/configs/demo.yaml.",
     config=DemoConfig,
     add_arguments=_demo_arguments,
     default_config="demo",

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from reid_from_video.commands.registry import command
-from reid_from_video.config import save_config
+from reid_from_video.core.config import save_config
 from reid_from_video.export.embedding import EmbedConfig
 
 

@@ -39,7 +39,7 @@ def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 def _run_evaluate(args: argparse.Namespace, config: EvaluateConfig) -> None:
     embed = None
     if args.model is not None:
-        from reid_from_video.export.runtime import ReidModel
+        from reid_from_video.embed.runtime import ReidModel
 
         model = ReidModel.load(args.model, config.device)
         embed = partial(model.embed, batch_size=config.batch_size)

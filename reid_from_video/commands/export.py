@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from reid_from_video.commands.registry import command
-from reid_from_video.config import save_config
+from reid_from_video.core.config import save_config
 from reid_from_video.export.pipeline import FORMATS, SUMMARY_FILE, ExportConfig
 
 CONFIG_FILE = "export_config.yaml"  # not config.yaml: DIR may be the training run's folder, which has one

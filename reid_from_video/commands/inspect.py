@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from reid_from_video.commands.registry import command, finish_outputs
+from reid_from_video.core.atomic import write_json
 from reid_from_video.inspection import InspectConfig, format_report, inspect_path
-from reid_from_video.io.atomic import write_json
 
 
 def _inspect_arguments(parser: argparse.ArgumentParser) -> None:

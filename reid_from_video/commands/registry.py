@@ -1,7 +1,7 @@
 """The registry of ``rfv`` subcommands: each stage module registers one with :func:`command`.
 
 A command module parses nothing itself: argparse arguments come from ``add_arguments``, the config from
-``config`` (a dataclass, see :mod:`reid_from_video.config`), and ``run(args, config)`` calls the stage.
+``config`` (a dataclass, see :mod:`reid_from_video.core.config`), and ``run(args, config)`` calls the stage.
 Heavy imports (torch, ultralytics) belong inside ``run`` so that ``rfv --help`` stays fast.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reid_from_video.config import save_config
+from reid_from_video.core.config import save_config
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Command:
     config: type
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace, Any], None]
-    presets: str = ""  # the folder under configs/ of its presets (default: the command's name)
+    presets: str = ""  # its presets' folder in reid_from_video/configs/ (default: the command's name)
     default_config: str | None = None  # the preset used when no -c is given
 
 

@@ -21,7 +21,7 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     "this config (track.*, mot_eval.*, label.*, train.*, evaluate.*, export.*). A stage whose config and "
     "inputs are unchanged since it finished is skipped; run the same command again after an interruption "
     "and it resumes (training from its last checkpoint). Ends with RUN/run.json, a summary and the report "
-    "RUN/report.html. Presets: configs/pipeline/ (tmc, the default; taudl).",
+    "RUN/report.html. Presets: reid_from_video/configs/pipeline/ (tmc, the default; taudl).",
     config=PipelineConfig,
     add_arguments=_run_arguments,
     presets="pipeline",

@@ -37,7 +37,7 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments=_train_arguments,
 )
 def _run_train(args: argparse.Namespace, config: TrainConfig) -> None:
-    from reid_from_video.train import format_report, run_train
+    from reid_from_video.train.run import format_report, run_train
 
     report = run_train(args.data, args.out, config, labels=args.labels)
     if int(os.environ.get("RANK", "0")) == 0:

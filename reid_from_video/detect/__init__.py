@@ -5,7 +5,7 @@ Backends (``detector.backend``): ``yolo`` (ultralytics), ``yolox`` (YOLOX ONNX t
 imported by the backend that needs them, when it is built.
 """
 
-from reid_from_video.detect.base import Detections, Detector, DetectorConfig
+from reid_from_video.detect.config import DetectorConfig
 from reid_from_video.detect.registry import DETECTORS, build_detector
 
-__all__ = ["DETECTORS", "DetectorConfig", "Detections", "Detector", "build_detector"]
+__all__ = ["DETECTORS", "DetectorConfig", "build_detector"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from reid_from_video.detect.base import Detections, DetectorConfig, filter_detections
+from reid_from_video.detect.base import Detections, filter_detections
+from reid_from_video.detect.config import DetectorConfig
 
 SHADOW_LEVEL = 127  # MOG2 marks shadows with this value and foreground with 255
 FULL_HEIGHT = 0.6  # a column "holds a person" when its foreground spans this share of the blob's height

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from reid_from_video.detect.base import Detector, DetectorConfig
+from reid_from_video.detect.config import DetectorConfig
+
+if TYPE_CHECKING:  # the backends import OpenCV and model libraries: only when one is built
+    from reid_from_video.detect.base import Detector
 
 
 def _yolo(config: DetectorConfig, path: Path, name: str) -> Detector:

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from reid_from_video.detect.base import Detections, DetectorConfig, filter_detections, resolve_device
-from reid_from_video.errors import InputError
+from reid_from_video.core.device import resolve_device
+from reid_from_video.core.errors import InputError
+from reid_from_video.detect.base import Detections, filter_detections
+from reid_from_video.detect.config import DetectorConfig
 
 PERSON = 0  # COCO class id
 

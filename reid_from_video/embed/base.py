@@ -7,7 +7,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from reid_from_video.config import option
+from reid_from_video.core.config import option
 
 Backend = Literal["none", "onnx", "torch", "precomputed", "histogram"]
 
@@ -51,10 +51,3 @@ class EmbedderConfig:
     def __post_init__(self) -> None:
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
-
-
-def normalize_rows(features: np.ndarray) -> np.ndarray:
-    """Unit-length rows (a zero row stays zero)."""
-    features = np.asarray(features, dtype=np.float64)
-    norms = np.linalg.norm(features, axis=1, keepdims=True)
-    return features / np.where(norms > 0, norms, 1.0)

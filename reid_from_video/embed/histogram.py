@@ -9,7 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from reid_from_video.embed.base import EmbedderConfig, normalize_rows
+from reid_from_video.core.distances import normalize_rows
+from reid_from_video.embed.base import EmbedderConfig
 from reid_from_video.io.store import crop_box
 
 

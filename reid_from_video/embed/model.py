@@ -3,7 +3,7 @@
 ONNX (e.g. OSNet-x0.25 MSMT17, or this project's ``rfv export`` output), TorchScript and ``rfv train``'s
 ``model.pt`` go through the same runtime as ``rfv evaluate`` and ``rfv embed``, so a model embeds crops the
 same way wherever it is used; its preprocessing comes from its model card (see
-:mod:`reid_from_video.export.runtime`). A camera network is re-tracked with the model it helped train by
+:mod:`reid_from_video.embed.runtime`). A camera network is re-tracked with the model it helped train by
 ``rfv track CAMERAS --out RUN embedder.backend=onnx embedder.weights=EXPORT/model.onnx``.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from reid_from_video.embed.base import EmbedderConfig
-from reid_from_video.export.runtime import ReidModel
+from reid_from_video.embed.runtime import ReidModel
 from reid_from_video.io.store import crop_box
 
 

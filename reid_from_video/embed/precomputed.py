@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from reid_from_video.core.distances import normalize_rows
+from reid_from_video.core.errors import InputError
 from reid_from_video.detect.precomputed import FrameRows
-from reid_from_video.embed.base import normalize_rows
-from reid_from_video.errors import InputError
 
 TOLERANCE_PX = 0.5
 

@@ -1,8 +1,8 @@
 """``rfv evaluate``: CMC and mAP of a re-ID model (or of given features) under a query/gallery protocol.
 
-Data: a MARS root (the official protocol, :func:`~reid_from_video.evaluate.protocol.mars_protocol`, on the
+Data: a MARS root (the official protocol, :func:`~reid_from_video.io.protocol.mars_protocol`, on the
 test tracklets) or a tracklet store whose index has ground-truth ids (MARS's rules on its tracklets,
-:func:`~reid_from_video.evaluate.protocol.tracklet_protocol`). Features: from a model file, embedding the
+:func:`~reid_from_video.io.protocol.tracklet_protocol`). Features: from a model file, embedding the
 chosen frames of every tracklet and averaging them, or from a ``.npy`` file with one row per tracklet (or
 per frame, pooled here). Distances go query block by query block, so memory stays at blocks x gallery.
 """
@@ -15,16 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from reid_from_video.config import option, section
-from reid_from_video.errors import ConfigError, InputError
-from reid_from_video.evaluate.distance import METRICS, distance_blocks
-from reid_from_video.evaluate.features import EmbedFn, pool_frames, read_feature_file, tracklet_features
-from reid_from_video.evaluate.protocol import Protocol, mars_protocol, tracklet_protocol
+from reid_from_video.core.atomic import atomic_write, write_json
+from reid_from_video.core.config import option, section
+from reid_from_video.core.distances import METRICS, distance_blocks
+from reid_from_video.core.errors import ConfigError, InputError
+from reid_from_video.embed.features import EmbedFn, pool_frames, read_feature_file, tracklet_features
 from reid_from_video.evaluate.ranking import AP_MODES, RankingResult, rank_chunk, ranking_result
-from reid_from_video.io.atomic import atomic_write, write_json
-from reid_from_video.io.mars import load_mars
-from reid_from_video.io.store import TrackletStore
-from reid_from_video.labels.ground_truth import tracklet_identity
+from reid_from_video.io.protocol import Protocol
+from reid_from_video.io.tracklets import TrackletSet, load_tracklets
 
 
 @dataclass
@@ -51,46 +49,6 @@ class EvaluateConfig:
     query_seed: int = option(0, "seed choosing the query tracklets of a store (one per identity and camera)")
     rerank: RerankConfig = section(RerankConfig, "k-reciprocal re-ranking")
     plots: bool = option(True, "write cmc.png")
-
-
-@dataclass(frozen=True)
-class TrackletSet:
-    """What is evaluated: every tracklet's frame paths (empty when unknown), and the protocol on them."""
-
-    paths: list[list[str]]
-    protocol: Protocol
-    source: str
-
-
-# ---------------------------------------------------------------------------------------------- data
-
-
-def load_tracklets(path: str | Path, query_seed: int = 0) -> TrackletSet:
-    """A MARS root / info folder (its test tracklets) or a tracklet store with ground truth."""
-    path = Path(path)
-    if (path / "index.csv").is_file():
-        return _store_tracklets(path, query_seed)
-    dataset = load_mars(path)
-    test = dataset.test
-    paths = [list(p) for p in test["paths"]] if "paths" in test else [[] for _ in range(len(test))]
-    return TrackletSet(paths, mars_protocol(dataset), f"MARS test ({dataset.root})")
-
-
-def _store_tracklets(root: Path, query_seed: int) -> TrackletSet:
-    store = TrackletStore(root)
-    index = store.read_index()
-    known = index.dropna(subset=["gt_id"])
-    if known.empty:
-        raise InputError(
-            store.index_path, "no crop has a ground-truth id (gt_id): nothing to evaluate against"
-        )
-    identity = tracklet_identity(known)  # the gt id of most of its crops
-    frames = known.sort_values(["camera", "track", "frame"])
-    paths = frames.groupby(["camera", "track"], sort=True)["path"].agg(list)
-    ids = identity.loc[paths.index].to_numpy(np.int64)
-    cameras = paths.index.get_level_values("camera").to_numpy()
-    resolved = [[str(store.resolve(p)) for p in rows] for rows in paths]
-    return TrackletSet(resolved, tracklet_protocol(ids, cameras, query_seed), f"tracklet store ({root})")
 
 
 def load_features(path: str | Path, tracklets: TrackletSet) -> np.ndarray:

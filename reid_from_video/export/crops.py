@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.store import TrackletStore
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")

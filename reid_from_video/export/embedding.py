@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from reid_from_video.config import option
-from reid_from_video.errors import ConfigError
-from reid_from_video.evaluate.features import tracklet_features
+from reid_from_video.core.atomic import atomic_write
+from reid_from_video.core.config import option
+from reid_from_video.core.errors import ConfigError
+from reid_from_video.embed.features import tracklet_features
+from reid_from_video.embed.runtime import ReidModel
 from reid_from_video.export.crops import list_crops
-from reid_from_video.export.runtime import ReidModel
-from reid_from_video.io.atomic import atomic_write
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 
 
 class ExportError(InputError):

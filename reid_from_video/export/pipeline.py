@@ -2,7 +2,7 @@
 against the PyTorch network and described by a JSON model card beside it.
 
 Per format: export into a temporary folder inside ``out``, load the file with the runtime
-(:class:`~reid_from_video.export.runtime.ReidModel`, on the CPU), embed the parity crops in two batches of
+(:class:`~reid_from_video.embed.runtime.ReidModel`, on the CPU), embed the parity crops in two batches of
 different sizes (the batch axis is dynamic), compare with the PyTorch features, and only when within the
 tolerance write the card and rename the model into ``out``. A failed check leaves no model file behind.
 """
@@ -19,13 +19,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from reid_from_video.config import option
+from reid_from_video.core.atomic import write_json
+from reid_from_video.core.config import option
+from reid_from_video.embed.card import ModelCard, card_path
+from reid_from_video.embed.runtime import ReidModel
+from reid_from_video.embed.source import Source, metrics_of, read_source
 from reid_from_video.export import parity as parity_check
-from reid_from_video.export.card import ModelCard, card_path
 from reid_from_video.export.onnx import DEFAULT_OPSET, INPUT_NAME, OUTPUT_NAME
-from reid_from_video.export.runtime import ReidModel
-from reid_from_video.export.source import Source, metrics_of, read_source
-from reid_from_video.io.atomic import write_json
 
 Format = Literal["torchscript", "onnx"]
 FORMATS: tuple[Format, ...] = ("torchscript", "onnx")

@@ -26,12 +26,8 @@ import numpy as np
 import pandas as pd
 import scipy.io
 
-from reid_from_video.errors import InputError
-
-SPLITS = ("train", "test")
-CAMERAS = range(1, 7)  # MARS was filmed by six cameras, numbered 1..6
-JUNK_PID = 0
-DISTRACTOR_PID = -1
+from reid_from_video.core.errors import InputError
+from reid_from_video.io.mars_layout import CAMERAS, DISTRACTOR_PID, JUNK_PID, SPLITS
 
 _TRACK_FILES = {split: (f"tracks_{split}_info.mat", f"track_{split}_info") for split in SPLITS}
 _QUERY_FILE = ("query_IDX.mat", "query_IDX")

@@ -44,8 +44,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reid_from_video.errors import InputError
-from reid_from_video.io.atomic import atomic_write
+from reid_from_video.core.atomic import atomic_write
+from reid_from_video.core.errors import InputError
 
 MOT_COLUMNS = ("frame", "id", "x", "y", "w", "h", "conf", "cls", "vis")
 INT_COLUMNS = ("frame", "id", "cls")

@@ -19,7 +19,6 @@ crops are cleared when it is written again, so a re-run redoes exactly the incom
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -27,9 +26,9 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from reid_from_video.config import option
-from reid_from_video.errors import InputError
-from reid_from_video.io.atomic import atomic_write, atomic_write_bytes
+from reid_from_video.core.atomic import atomic_write, atomic_write_bytes
+from reid_from_video.core.errors import InputError
+from reid_from_video.io.config import CropConfig
 
 INDEX_COLUMNS = ("camera", "track", "frame", "time_s", "x", "y", "w", "h", "score", "path", "gt_id")
 LABEL_KEY = ("camera", "track")
@@ -47,29 +46,6 @@ _INDEX_DTYPES = {
     "path": str,
     "gt_id": "Int64",
 }
-
-
-@dataclass
-class CropConfig:
-    """How crops are cut from frames and saved."""
-
-    padding: float = option(0.0, "extra margin on each side, as a fraction of the box width / height")
-    size: tuple[int, int] | None = option(
-        None, "[width, height] to resize crops to; null keeps the native size"
-    )
-    min_height: int = option(16, "crops lower than this many pixels (after clipping) are not saved")
-    every: int = option(1, "keep every k-th crop of each track (the first one always)")
-    jpeg_quality: int = option(95, "JPEG quality of saved crops, 1..100")
-
-    def __post_init__(self) -> None:
-        if self.padding < 0:
-            raise ValueError(f"padding must be >= 0, got {self.padding}")
-        if self.every < 1:
-            raise ValueError(f"every must be >= 1, got {self.every}")
-        if not 1 <= self.jpeg_quality <= 100:
-            raise ValueError(f"jpeg_quality must be in 1..100, got {self.jpeg_quality}")
-        if self.size is not None and min(self.size) < 1:
-            raise ValueError(f"size must be positive, got {self.size}")
 
 
 def crop_box(

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import numbers
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,8 +33,8 @@ from typing import Literal, NamedTuple
 import cv2
 import numpy as np
 
-from reid_from_video.config import option
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
+from reid_from_video.io.config import check_fps, check_selection, is_number
 from reid_from_video.io.mot import read_seqinfo
 
 logger = logging.getLogger(__name__)
@@ -52,35 +51,6 @@ MAX_FAILED_GRABS = 30
 CameraKind = Literal["video", "images", "mot"]
 
 _DIGITS = re.compile(r"[0-9]+")
-
-
-@dataclass
-class VideoConfig:
-    """How cameras are read: the ``video`` section of a stage's config."""
-
-    fps: float | None = option(None, "frame rate of cameras that state none (image folders without sidecar)")
-    stride: int = option(1, "keep every k-th frame")
-    start_s: float | None = option(None, "first time to read, seconds on the camera clock (inclusive)")
-    end_s: float | None = option(None, "time to stop reading, seconds on the camera clock (exclusive)")
-
-    def __post_init__(self) -> None:
-        _check_fps(self.fps)
-        _check_selection(self.stride, self.start_s, self.end_s)
-
-
-def _check_fps(fps: object) -> None:
-    if fps is not None and not (_is_number(fps) and math.isfinite(fps) and fps > 0):
-        raise ValueError(f"fps must be a positive number, got {fps!r}")
-
-
-def _check_selection(stride: object, start_s: object, end_s: object) -> None:
-    if isinstance(stride, bool) or not isinstance(stride, numbers.Integral) or stride < 1:
-        raise ValueError(f"stride must be an integer >= 1, got {stride!r}")
-    for name, bound in (("start_s", start_s), ("end_s", end_s)):
-        if bound is not None and not (_is_number(bound) and not math.isnan(bound)):
-            raise ValueError(f"{name} must be a number of seconds, got {bound!r}")
-    if start_s is not None and end_s is not None and not start_s < end_s:
-        raise ValueError(f"start_s must be before end_s, got start_s={start_s} and end_s={end_s}")
 
 
 @dataclass(frozen=True)
@@ -133,7 +103,7 @@ def discover_cameras(path: str | Path, fps: float | None = None) -> list[Camera]
     (compared ignoring case: names become folder names of the outputs). Raises ValueError for a bad ``fps``.
     """
     path = Path(path)
-    _check_fps(fps)
+    check_fps(fps)
     if not path.exists():
         raise InputError(path, "no such file or folder")
     if path.is_file():
@@ -180,10 +150,6 @@ def _check_unique_names(folder: Path, cameras: list[Camera]) -> None:
                 f"two cameras are named {camera.name!r} ({other.path.name} and {camera.path.name}); "
                 "camera names must be unique",
             )
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _is_video(path: Path) -> bool:
@@ -386,13 +352,13 @@ def _read_sidecar(path: Path) -> tuple[float, float | None]:
         raise InputError(path, f"unknown key(s) {', '.join(unknown)}; valid keys: {valid}")
     start_time = _start_time_seconds(path, data["start_time"]) if "start_time" in data else 0.0
     fps = data.get("fps")
-    if "fps" in data and not (_is_number(fps) and math.isfinite(fps) and fps > 0):
+    if "fps" in data and not (is_number(fps) and math.isfinite(fps) and fps > 0):
         raise InputError(path, f"fps must be a positive number, got {fps!r}")
     return start_time, None if fps is None else float(fps)
 
 
 def _start_time_seconds(path: Path, value: object) -> float:
-    if _is_number(value) and math.isfinite(value):
+    if is_number(value) and math.isfinite(value):
         return float(value)
     if not isinstance(value, str):
         raise InputError(path, f"start_time must be seconds or an ISO-8601 datetime string, got {value!r}")
@@ -434,7 +400,7 @@ class FrameReader:
     def __init__(
         self, camera: Camera, stride: int = 1, start_s: float | None = None, end_s: float | None = None
     ):
-        _check_selection(stride, start_s, end_s)
+        check_selection(stride, start_s, end_s)
         self.camera = camera
         self.stride = int(stride)
         self.start_s = start_s

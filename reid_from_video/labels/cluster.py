@@ -23,9 +23,9 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from reid_from_video.config import option
-from reid_from_video.detect.base import resolve_device
-from reid_from_video.errors import ConfigError
+from reid_from_video.core.config import option
+from reid_from_video.core.device import resolve_device
+from reid_from_video.core.errors import ConfigError
 from reid_from_video.kreciprocal import as_tensor, encode, jaccard_block
 
 DISTANCES = ("jaccard", "cosine")

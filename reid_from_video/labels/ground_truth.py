@@ -15,11 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.mot import find_sequences, pedestrians, read_mot
 from reid_from_video.noise.preprocess import by_frame, frame_matches
-
-TRACKLET_KEY = ["camera", "track"]
 
 
 def attach_gt_ids(index: pd.DataFrame, gt_root: str | Path, iou: float = 0.5) -> pd.DataFrame:
@@ -65,19 +63,3 @@ def attach_gt_ids(index: pd.DataFrame, gt_root: str | Path, iou: float = 0.5) ->
     out = index.copy()
     out["gt_id"] = pd.arrays.IntegerArray(gt_ids, ~matched)
     return out
-
-
-def tracklet_identity(index: pd.DataFrame) -> pd.Series:
-    """The identity of each tracklet: the ``gt_id`` of most of its rows (ties: the smaller id).
-
-    Rows without a gt id are ignored; a tracklet none of whose rows has one is left out. Returns an int64
-    Series named ``gt_id``, indexed by (camera, track), sorted.
-    """
-    known = index.dropna(subset=["gt_id"])
-    if known.empty:
-        empty = pd.MultiIndex.from_arrays([[], []], names=TRACKLET_KEY)
-        return pd.Series(np.empty(0, np.int64), index=empty, name="gt_id")
-    counts = known.groupby([*TRACKLET_KEY, "gt_id"]).size().rename("n").reset_index()
-    counts = counts.sort_values([*TRACKLET_KEY, "n", "gt_id"], ascending=[True, True, False, True])
-    identity = counts.drop_duplicates(TRACKLET_KEY).set_index(TRACKLET_KEY)["gt_id"]
-    return identity.astype(np.int64).sort_index()

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reid_from_video.io.atomic import json_ready
+from reid_from_video.core.atomic import json_ready
 from reid_from_video.noise.rfm_rsw import noise_rates
 
 GT_SCOPES = ("global", "camera")

@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reid_from_video.config import option, section
-from reid_from_video.errors import InputError
-from reid_from_video.evaluate.features import EmbedFn, read_feature_file, tracklet_features
-from reid_from_video.io.atomic import atomic_write, json_ready, write_json
+from reid_from_video.core.atomic import atomic_write, json_ready, write_json
+from reid_from_video.core.config import option, section
+from reid_from_video.core.errors import InputError
+from reid_from_video.embed.features import EmbedFn, read_feature_file, tracklet_features
 from reid_from_video.io.store import TrackletStore, check_labels
-from reid_from_video.labels.ground_truth import attach_gt_ids, tracklet_identity
+from reid_from_video.io.tracklets import tracklet_identity
+from reid_from_video.labels.ground_truth import attach_gt_ids
 from reid_from_video.labels.quality import GT_SCOPES, format_quality, label_quality, row_labels
 from reid_from_video.labels.sstt import SsttConfig, duplication_rate, duplication_sweep, sample_tracklets
 from reid_from_video.labels.tmc import DROPPED, TmcConfig, tmc_labels
@@ -79,7 +80,7 @@ def model_embedder(model: str | Path, config: LabelConfig) -> EmbedFn:
             return np.concatenate([histogram.embed(c, box, 0) for c, box in zip(crops, whole, strict=True)])
 
         return embed
-    from reid_from_video.export.runtime import ReidModel
+    from reid_from_video.embed.runtime import ReidModel
 
     loaded = ReidModel.load(model, config.device)
     return lambda crops: loaded.embed(crops, batch_size=config.batch_size)

@@ -39,8 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reid_from_video.config import option
-from reid_from_video.labels.ground_truth import TRACKLET_KEY, tracklet_identity
+from reid_from_video.core.config import option
+from reid_from_video.io.tracklets import TRACKLET_KEY, tracklet_identity
 
 LABEL_COLUMNS = ("camera", "track", "label", "instant_s")
 CONFLICTS = ("drop_all", "keep_longest")
@@ -236,7 +236,7 @@ def duplication_rate(
     """How often a labelling gives one person several labels in one camera, measured against gt identities.
 
     ``labels`` has columns camera, track, label; ``identity`` gives the gt identity of a tracklet, as a
-    Series indexed by (camera, track) (:func:`~reid_from_video.labels.ground_truth.tracklet_identity`) or
+    Series indexed by (camera, track) (:func:`~reid_from_video.io.tracklets.tracklet_identity`) or
     a mapping ``(camera, track) -> id``. A label's identity is that of its tracklets (the most common one
     when a label covers several; ties: the smaller id); labels whose tracklets have no identity are counted
     in ``labels_unknown`` and left out of both rates. Identities are counted per camera, ``(camera, id)``.
@@ -303,7 +303,7 @@ def duplication_sweep(
     ``P`` with the number of labels and the duplication figures of :func:`duplication_rate`.
 
     ``identity`` defaults to the majority ``gt_id`` of each tracklet of ``index``
-    (:func:`~reid_from_video.labels.ground_truth.tracklet_identity`). Columns: period_s, labels,
+    (:func:`~reid_from_video.io.tracklets.tracklet_identity`). Columns: period_s, labels,
     labels_known, labels_unknown, duplicated_labels, rate, identities, duplicated_identities, identity_rate.
     """
     if identity is None:

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reid_from_video.config import option, section
-from reid_from_video.embed.base import normalize_rows
+from reid_from_video.core.config import option, section
+from reid_from_video.core.distances import normalize_rows
 from reid_from_video.labels.cluster import ClusterConfig, Clustering, cluster
 
 NOISE_POLICIES = ("drop", "separate", "nearest")

@@ -19,9 +19,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# The label smoothing epsilon of the re-ID bag of tricks and MMT's CrossEntropyLabelSmooth.
-REID_LABEL_SMOOTHING = 0.1
-
 
 def cross_entropy_label_smooth(
     logits: torch.Tensor, labels: torch.Tensor, epsilon: float = 0.0, reduction: str = "mean"
@@ -44,7 +41,7 @@ class CrossEntropyLabelSmooth(nn.Module):
 
     Args:
         epsilon: label smoothing; 0 (default) is the plain cross-entropy of TMC eq. (2), 0.1 the usual re-ID
-            trick (:data:`REID_LABEL_SMOOTHING`).
+            trick (:data:`~reid_from_video.losses.settings.REID_LABEL_SMOOTHING`).
     """
 
     def __init__(self, epsilon: float = 0.0) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from reid_from_video.evaluate.distance import squared_euclidean
+from reid_from_video.core.distances import squared_euclidean
 
 # Floor of the squared distance under the square root (the value MMT's euclidean_dist uses).
 SQRT_FLOOR = 1e-12

@@ -52,10 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reid_from_video.losses.mining import masked_mean, pairwise_squared_euclidean
-
-# TAUDL's settings (section 4, implementation details).
-TAUDL_LAMBDA = 0.7
-TAUDL_SIGMA = 2.0
+from reid_from_video.losses.settings import TAUDL_LAMBDA, TAUDL_SIGMA
 
 CameraLogits = Sequence[torch.Tensor] | Mapping[int, torch.Tensor]
 

@@ -24,9 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reid_from_video.losses.mining import hardest_pairs, masked_mean, maybe_normalize, pairwise_euclidean
-
-# TMC's triplet margin m (section 3.3, eq. (3)).
-TMC_MARGIN = 0.5
+from reid_from_video.losses.settings import TMC_MARGIN
 
 
 def batch_hard_triplet_loss(

@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from reid_from_video.errors import ConfigError, InputError
+from reid_from_video.core.errors import ConfigError, InputError
 
 NO_WEIGHTS = "none"
 IMAGENET = "imagenet"

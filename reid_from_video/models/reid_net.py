@@ -24,12 +24,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reid_from_video.config import config_from_dict, config_to_dict, option
+from reid_from_video.core.config import config_from_dict, config_to_dict, option
 from reid_from_video.models.backbones import BACKBONES, IMAGENET, build_backbone
 from reid_from_video.models.heads import BNNeck, CameraClassifiers, Classifier, embedding_layer
 from reid_from_video.models.pooling import GEM_P, build_pooling
 
-# The usual re-ID preprocessing (the same values as reid_from_video.export.runtime's model card defaults).
+# The usual re-ID preprocessing (the same values as reid_from_video.embed.runtime's model card defaults).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -94,7 +94,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "model config") -> ModelConfig:
         """The config from :meth:`to_dict`'s output; missing keys take the defaults, unknown keys and wrong
-        types are a :class:`~reid_from_video.errors.ConfigError` naming ``source``."""
+        types are a :class:`~reid_from_video.core.errors.ConfigError` naming ``source``."""
         return config_from_dict(cls, data, source)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trackers.matching import iou_xywh  # the one IoU, shared with the tracker (no torch there)
+from rfv_trackers.matching import iou_xywh  # the one IoU, shared with the tracker (no torch there)
 
 __all__ = ["frame_slices", "iou_xywh"]
 

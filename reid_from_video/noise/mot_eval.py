@@ -31,9 +31,9 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from reid_from_video.config import option
-from reid_from_video.errors import InputError
-from reid_from_video.io.atomic import atomic_write, write_json
+from reid_from_video.core.atomic import atomic_write, write_json
+from reid_from_video.core.config import option
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.mot import find_sequences, read_mot, read_seqinfo
 from reid_from_video.noise import hota as hota_metric
 from reid_from_video.noise import rfm_rsw

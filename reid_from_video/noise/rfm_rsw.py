@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reid_from_video.errors import InputError
-from reid_from_video.io.atomic import json_ready, write_json
+from reid_from_video.core.atomic import json_ready, write_json
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.mot import pedestrians
 from reid_from_video.noise.preprocess import by_frame, frame_matches
 

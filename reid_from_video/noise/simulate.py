@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reid_from_video.config import option
-from reid_from_video.errors import ConfigError, InputError
-from reid_from_video.io.atomic import atomic_write, write_json
+from reid_from_video.core.atomic import atomic_write, write_json
+from reid_from_video.core.config import option
+from reid_from_video.core.errors import ConfigError, InputError
 from reid_from_video.io.mars import MarsDataset, frames_table, run_offsets
 from reid_from_video.io.store import INDEX_COLUMNS, write_index_table
 from reid_from_video.noise.rfm_rsw import NoiseRates, load_q_histogram, noise_rates

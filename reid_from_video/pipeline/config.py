@@ -1,12 +1,12 @@
 """``rfv run``'s config: one section per stage (each the stage command's own config) and the inputs that
-are not a stage's output. ``configs/pipeline/*.yaml`` are presets; ``train.epochs=5``-style overrides
-reach any stage."""
+are not a stage's output. ``reid_from_video/configs/pipeline/*.yaml`` are presets; ``train.epochs=5``-style
+overrides reach any stage."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reid_from_video.config import option, section
+from reid_from_video.core.config import option, section
 from reid_from_video.evaluate.evaluation import EvaluateConfig
 from reid_from_video.export.pipeline import FORMATS, ExportConfig
 from reid_from_video.labels.run import LabelConfig

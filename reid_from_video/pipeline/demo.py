@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reid_from_video.config import config_to_dict, section
-from reid_from_video.io.atomic import write_json
+from reid_from_video.core.atomic import write_json
+from reid_from_video.core.config import config_to_dict, section
 from reid_from_video.pipeline.config import PipelineConfig
 from reid_from_video.pipeline.run import run_pipeline
 from reid_from_video.synth.config import SynthConfig

@@ -15,15 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from reid_from_video import __version__
-from reid_from_video.config import config_to_dict, save_config
-from reid_from_video.errors import InputError
-from reid_from_video.io.atomic import write_json
+from reid_from_video.core.atomic import write_json
+from reid_from_video.core.config import config_to_dict, save_config
+from reid_from_video.core.errors import InputError
+from reid_from_video.core.layout import RUN_FILE, STAGE_FILE, read_stage_file
 from reid_from_video.io.mot import find_sequences
-from reid_from_video.pipeline import RUN_FILE, STAGE_FILE
 from reid_from_video.pipeline.config import PipelineConfig
 from reid_from_video.pipeline.fingerprint import content_hash, stage_key, tree_fingerprint
 from reid_from_video.pipeline.stages import STAGES, Inputs, Stage
-from reid_from_video.report.sections import read_stage_file
 
 log = logging.getLogger(__name__)
 

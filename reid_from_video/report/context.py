@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reid_from_video.config import section
+from reid_from_video.core.config import section
 from reid_from_video.report.html import Raw, code, note, tag
 from reid_from_video.report.montage import MontageConfig
 

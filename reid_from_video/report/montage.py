@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from reid_from_video.config import option
-from reid_from_video.errors import InputError
+from reid_from_video.core.config import option
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.store import SUB_TRACK, TrackletStore
 from reid_from_video.report.sections import read_table
 

@@ -22,8 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reid_from_video.errors import InputError, RfvError
-from reid_from_video.io.atomic import atomic_write
+from reid_from_video.core.atomic import atomic_write
+from reid_from_video.core.errors import InputError, RfvError
 from reid_from_video.report import sections
 from reid_from_video.report.context import REPORT_FILE, Context, ReportConfig
 from reid_from_video.report.exported import render_export

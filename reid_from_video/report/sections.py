@@ -1,5 +1,5 @@
 """Readers of a run folder, one per stage: each returns plain data (dicts, lists, numbers, strings) or None
-when the stage's folder is absent, and raises :class:`~reid_from_video.errors.InputError` naming the file
+when the stage's folder is absent, and raises :class:`~reid_from_video.core.errors.InputError` naming the file
 when a file is there but unreadable.
 
 The run layout (``rfv run CAMERA_FOLDER --out RUN``; every stage folder is what that stage's own command
@@ -25,8 +25,8 @@ from typing import Any
 
 import pandas as pd
 
-from reid_from_video.errors import InputError
-from reid_from_video.pipeline import RUN_FILE, STAGE_FILE
+from reid_from_video.core.errors import InputError
+from reid_from_video.core.layout import RUN_FILE, stage_dir
 from reid_from_video.report.html import number
 
 MAIN_RESULT = "trained model"  # the name of evaluate/evaluate.json; evaluate/<name>/evaluate.json: <name>
@@ -57,10 +57,6 @@ def _mapping(path: Path) -> dict[str, Any]:
 
 def _optional(path: Path) -> dict[str, Any] | None:
     return _mapping(path) if path.is_file() else None
-
-
-def stage_dir(run: Path, stage: str) -> Path:
-    return run / stage
 
 
 def read_run(run: Path) -> dict[str, Any] | None:
@@ -191,14 +187,3 @@ def read_export(run: Path) -> dict[str, Any] | None:
         raise InputError(folder / "export.json", "'formats' must be an object")
     files_and_sizes = [(p.name, p.stat().st_size) for p in files]
     return {"folder": folder, "summary": summary, "files": files_and_sizes, "cards": cards}
-
-
-def read_stage_file(run: Path, stage: str) -> dict[str, Any] | None:
-    """RUN/<stage>/stage.json, which ``rfv run`` keeps in every stage folder: {"stage", "key", "status",
-    "seconds"}; None when absent or unreadable (it only fills in for a missing run.json)."""
-    path = stage_dir(run, stage) / STAGE_FILE
-    try:
-        data = read_json(path) if path.is_file() else None
-    except InputError:
-        return None
-    return data if isinstance(data, dict) else None

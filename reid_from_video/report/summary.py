@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from reid_from_video.pipeline import STAGE_NAMES
+from reid_from_video.core.layout import STAGE_NAMES, read_stage_file
 from reid_from_video.report import charts
 from reid_from_video.report.context import Context
 from reid_from_video.report.html import (
@@ -31,7 +31,6 @@ from reid_from_video.report.html import (
     tag,
 )
 from reid_from_video.report.learning import before_after, improvement_cards
-from reid_from_video.report.sections import read_stage_file
 
 STATUS_COLOURS = {"done": "#1f77b4", "skipped": "#9e9e9e", "failed": "#d62728", "interrupted": "#d62728"}
 NOT_RUN = ("not run", "absent")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from reid_from_video.config import option, section
-from reid_from_video.io.mars import CAMERAS
+from reid_from_video.core.config import option, section
+from reid_from_video.io.mars_layout import CAMERAS
 
 _SIZE = re.compile(r"\s*(\d+)\s*[xX]\s*(\d+)\s*")
 MARS_MAX_CAMERAS = CAMERAS[-1]  # MARS image names hold the camera as one digit, and io.mars accepts 1..6

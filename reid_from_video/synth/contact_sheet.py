@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from reid_from_video.io.atomic import atomic_write_bytes
+from reid_from_video.core.atomic import atomic_write_bytes
 from reid_from_video.io.mot import read_mot
 from reid_from_video.io.video import discover_cameras, iter_frames
 

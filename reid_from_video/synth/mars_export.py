@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import scipy.io
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.mars import mars_name, person_folder
 from reid_from_video.io.mot import read_mot
 from reid_from_video.io.store import crop_box, resize_crop

@@ -23,8 +23,8 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from reid_from_video.config import save_config
-from reid_from_video.io.atomic import write_json
+from reid_from_video.core.atomic import write_json
+from reid_from_video.core.config import save_config
 from reid_from_video.io.video import discover_cameras
 from reid_from_video.synth.config import SynthConfig
 from reid_from_video.synth.contact_sheet import make_contact_sheet

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from reid_from_video.io.atomic import atomic_write_bytes, write_json
+from reid_from_video.core.atomic import atomic_write_bytes, write_json
 from reid_from_video.io.mot import MOT_COLUMNS, SeqInfo, write_mot, write_seqinfo
 from reid_from_video.synth.background import make_background
 from reid_from_video.synth.camera import PhotometricFilter

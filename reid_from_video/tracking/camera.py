@@ -16,7 +16,7 @@ from reid_from_video.io.mot import MOT_COLUMNS, write_mot
 from reid_from_video.io.store import CameraWriter, TrackletStore
 from reid_from_video.io.video import Camera, iter_frames
 from reid_from_video.tracking.config import TrackConfig
-from trackers import DeepSort
+from rfv_trackers import DeepSort
 
 STAGES = ("read", "detect", "embed", "track", "write")
 

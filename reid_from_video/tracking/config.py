@@ -6,12 +6,11 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from reid_from_video.config import option, section
-from reid_from_video.detect.base import DetectorConfig
+from reid_from_video.core.config import option, section
+from reid_from_video.detect.config import DetectorConfig
 from reid_from_video.embed.base import EmbedderConfig
-from reid_from_video.io.store import CropConfig
-from reid_from_video.io.video import VideoConfig
-from trackers import DeepSortConfig
+from reid_from_video.io.config import CropConfig, VideoConfig
+from rfv_trackers import DeepSortConfig
 
 _SHARD = re.compile(r"([0-9]+)/([0-9]+)")
 
@@ -20,7 +19,9 @@ _SHARD = re.compile(r"([0-9]+)/([0-9]+)")
 class TrackConfig:
     detector: DetectorConfig = section(DetectorConfig, "person detector and box filters")
     embedder: EmbedderConfig = section(EmbedderConfig, "appearance features for the tracker")
-    tracker: DeepSortConfig = section(DeepSortConfig, "DeepSORT settings (configs/trackers/deepsort.yaml)")
+    tracker: DeepSortConfig = section(
+        DeepSortConfig, "DeepSORT settings (reid_from_video/configs/trackers/deepsort.yaml)"
+    )
     video: VideoConfig = section(VideoConfig, "which frames of each camera are read")
     crops: CropConfig = section(CropConfig, "person crops saved to the tracklet store")
     save_crops: bool = option(True, "save crops and their index; false writes only the MOTChallenge files")

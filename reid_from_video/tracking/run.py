@@ -7,10 +7,10 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from reid_from_video.config import save_config
+from reid_from_video.core.atomic import write_json
+from reid_from_video.core.config import save_config
+from reid_from_video.core.errors import InputError
 from reid_from_video.detect.registry import PIXEL_FREE
-from reid_from_video.errors import InputError
-from reid_from_video.io.atomic import write_json
 from reid_from_video.io.mot import find_sequences, read_seqinfo
 from reid_from_video.io.store import TrackletStore
 from reid_from_video.io.video import discover_cameras

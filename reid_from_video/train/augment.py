@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from reid_from_video.config import option
+from reid_from_video.core.config import option
 
 ERASING_TRIES = 10  # draws per image before random erasing gives up (torchvision's value)
 

@@ -1,7 +1,7 @@
 """The ``rfv train`` config: one dataclass per section, the papers' settings as defaults.
 
-``configs/train/taudl_mars.yaml`` and ``tmc_mars.yaml`` restate the papers' hyper-parameters; the
-``*_synth.yaml`` presets are small CPU runs on the synthetic world.
+``reid_from_video/configs/train/taudl_mars.yaml`` and ``tmc_mars.yaml`` restate the papers'
+hyper-parameters; the ``*_synth.yaml`` presets are small CPU runs on the synthetic world.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from reid_from_video.config import option, section
+from reid_from_video.core.config import option, section
 from reid_from_video.labels.tmc import AssociationConfig
-from reid_from_video.losses import REID_LABEL_SMOOTHING, TAUDL_LAMBDA, TAUDL_SIGMA, TMC_MARGIN
+from reid_from_video.losses.settings import REID_LABEL_SMOOTHING, TAUDL_LAMBDA, TAUDL_SIGMA, TMC_MARGIN
 from reid_from_video.models import ModelConfig
 from reid_from_video.train.augment import AugmentConfig
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.mars import frames_table, load_mars
 from reid_from_video.io.store import SUB_TRACK, TrackletStore, check_labels
 from reid_from_video.labels.tmc import DROPPED

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 
 # SOF0 baseline, SOF1 extended sequential, SOF2 progressive: the Huffman-coded JPEGs libjpeg can scale.
 _SOF_MARKERS = (0xC0, 0xC1, 0xC2)

@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from reid_from_video.detect.base import resolve_device
+from reid_from_video.core.device import resolve_device
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from reid_from_video.evaluate.evaluation import EvaluateConfig, TrackletSet, evaluate_features
-from reid_from_video.evaluate.features import chosen_frames, pool_frames
+from reid_from_video.embed.features import chosen_frames, pool_frames
+from reid_from_video.evaluate.evaluation import EvaluateConfig, evaluate_features
+from reid_from_video.io.tracklets import TrackletSet
 from reid_from_video.models import ReidNet
 from reid_from_video.train.augment import normalize
 from reid_from_video.train.decode import BatchDataset, batch_loader

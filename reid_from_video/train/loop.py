@@ -24,12 +24,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from reid_from_video.config import config_to_dict
-from reid_from_video.errors import ConfigError
-from reid_from_video.evaluate.evaluation import TrackletSet
-from reid_from_video.io.atomic import atomic_write, write_json
+from reid_from_video.core import checkpoint
+from reid_from_video.core.atomic import atomic_write, write_json
+from reid_from_video.core.config import config_to_dict
+from reid_from_video.core.errors import ConfigError
+from reid_from_video.io.tracklets import TrackletSet
 from reid_from_video.models import ReidNet
-from reid_from_video.train import checkpoint
 from reid_from_video.train.augment import augment, normalize, sample_params
 from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.data import TrainFrames

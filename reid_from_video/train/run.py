@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from reid_from_video.evaluate.evaluation import load_tracklets
+from reid_from_video.io.tracklets import load_tracklets
 from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.data import load_train_frames
 from reid_from_video.train.distributed import end_process, start_process

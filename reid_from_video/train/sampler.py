@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from reid_from_video.errors import ConfigError
+from reid_from_video.core.errors import ConfigError
 from reid_from_video.train.data import NOT_TRAINED
 
 

@@ -23,15 +23,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from reid_from_video.errors import ConfigError
+from reid_from_video.core.errors import ConfigError
 from reid_from_video.labels.quality import cross_camera_share, label_scores
 from reid_from_video.labels.tmc import associate, association_windows, pooled_features
-from reid_from_video.losses import (
-    BatchHardTripletLoss,
-    CrossEntropyLabelSmooth,
-    SoftCrossEntropyLoss,
-    SoftTripletLoss,
-)
+from reid_from_video.losses.identity import CrossEntropyLabelSmooth
+from reid_from_video.losses.mmt import SoftCrossEntropyLoss, SoftTripletLoss
+from reid_from_video.losses.triplet import BatchHardTripletLoss
 from reid_from_video.models import ReidNet, build_model, classifier_sizes
 from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.data import NOT_TRAINED, TrainFrames

@@ -8,7 +8,7 @@ Formats, told apart by suffix and content:
 * a model file of ``rfv train`` (``model.pt``, or the training state ``checkpoint.pt``), read with
   ``torch.load(weights_only=True)`` and rebuilt as the PyTorch network without its classifier.
 
-A JSON model card beside the file (``<file>.json``, see :mod:`reid_from_video.export.card`) gives the
+A JSON model card beside the file (``<file>.json``, see :mod:`reid_from_video.embed.card`) gives the
 preprocessing; a checkpoint carries its own (its model config). Without either, the input size comes from
 the model's input shape when it is fixed (else 256 x 128) and the usual re-ID preprocessing is assumed: RGB,
 scaled to 0..1, ImageNet mean and standard deviation.
@@ -25,10 +25,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from reid_from_video.detect.base import resolve_device
-from reid_from_video.embed.base import normalize_rows
-from reid_from_video.errors import InputError
-from reid_from_video.export.card import IMAGENET_MEAN, IMAGENET_STD, ModelCard, card_path
+from reid_from_video.core.device import resolve_device
+from reid_from_video.core.distances import normalize_rows
+from reid_from_video.core.errors import InputError
+from reid_from_video.embed.card import IMAGENET_MEAN, IMAGENET_STD, ModelCard, card_path
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "ModelCard", "ReidModel", "card_path"]
 
@@ -78,7 +78,7 @@ class ReidModel:
         if suffix in ONNX_SUFFIXES:
             return _load_onnx(path, card, device, threads)
         if suffix in TORCH_SUFFIXES:
-            from reid_from_video.export.source import is_torchscript
+            from reid_from_video.embed.source import is_torchscript
 
             if is_torchscript(path):
                 return _load_torchscript(path, card, device)
@@ -195,7 +195,7 @@ def _load_torchscript(path: Path, card: ModelCard | None, device: str) -> ReidMo
 
 
 def _load_checkpoint(path: Path, card: ModelCard | None, device: str) -> ReidModel:
-    from reid_from_video.export.source import read_source
+    from reid_from_video.embed.source import read_source
 
     try:
         source = read_source(path)

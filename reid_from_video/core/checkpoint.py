@@ -1,15 +1,21 @@
-"""Checkpoints: the whole training state after every epoch (and every ``save_every`` batches), and the final
-model file. Both load with ``torch.load(weights_only=True)``: tensors, numbers, strings, lists and dicts."""
+"""Checkpoint files: the whole training state after every epoch (and every ``save_every`` batches), and
+the final model file. Both load with ``torch.load(weights_only=True)``: tensors, numbers, strings, lists
+and dicts.
+
+``rfv train`` writes them; ``rfv export`` and the model-file runtime read them. torch is imported only when
+a file is read or written, so the ground floor stays importable without it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+from reid_from_video.core.atomic import atomic_write
+from reid_from_video.core.errors import InputError
 
-from reid_from_video.errors import InputError
-from reid_from_video.io.atomic import atomic_write
+if TYPE_CHECKING:
+    import torch
 
 CHECKPOINT_FILE = "checkpoint.pt"  # the training state, to resume
 MODEL_FILE = "model.pt"  # the trained model: {"model": ModelConfig dict, "state_dict", "training"}
@@ -18,12 +24,16 @@ FORMAT = 1
 
 def save(path: Path, content: dict[str, Any]) -> None:
     """``content`` written atomically: a reader (or a resume after a crash) never sees half of it."""
+    import torch
+
     with atomic_write(path, "wb") as handle:
         torch.save(content, handle)
 
 
 def load(path: Path) -> dict[str, Any]:
     """A checkpoint or model file, safely; one error naming the file when it is not one."""
+    import torch
+
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises pickle, zip and runtime errors for bad files

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reid_from_video.errors import ConfigError, InputError
-from reid_from_video.export.card import ModelCard
+from reid_from_video.core.errors import ConfigError, InputError
+from reid_from_video.embed.card import ModelCard
 
 KEPT_MODULES = ("mean_net", "net")  # in a training checkpoint: the network a run keeps (see train/*.py)
 TRAIN_REPORT = "train_report.json"
@@ -53,8 +53,8 @@ def is_torchscript(path: Path) -> bool:
 def read_source(path: str | Path) -> Source:
     """The network of a ``model.pt`` / ``checkpoint.pt``; one :class:`InputError` naming the file when it is
     not one (a TorchScript file, a bare state dict, a pickle that needs more than weights_only allows)."""
+    from reid_from_video.core import checkpoint
     from reid_from_video.models import model_from_state
-    from reid_from_video.train import checkpoint
 
     path = Path(path)
     if not path.is_file():

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from reid_from_video.errors import InputError
+from reid_from_video.core.errors import InputError
 
 # A batch of BGR uint8 crops (any sizes) -> one feature row per crop.
 EmbedFn = Callable[[list[np.ndarray]], np.ndarray]

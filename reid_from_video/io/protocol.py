@@ -1,8 +1,8 @@
 """Who is queried against whom: the official MARS protocol, and the same rules for any labelled tracklets.
 
 A protocol names, for a table of tracklets, the query rows, the gallery rows, each tracklet's identity and
-camera, and the identities whose gallery items are junk (see :mod:`reid_from_video.evaluate.ranking` for how
-a ranking is scored).
+camera, and the identities whose gallery items are junk (see :mod:`reid_from_video.evaluate.ranking` for
+how a ranking is scored).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reid_from_video.io.mars import JUNK_PID, MarsDataset
+from reid_from_video.io.mars import MarsDataset
+from reid_from_video.io.mars_layout import JUNK_PID
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Query x gallery distances, in blocks of queries so that a MARS-size evaluation never holds N x N."""
+"""Feature distances: unit rows, squared L2 (numpy or torch), and query x gallery distances in blocks of
+queries so that a MARS-size evaluation never holds N x N."""
 
 from __future__ import annotations
 
@@ -6,9 +7,14 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from reid_from_video.embed.base import normalize_rows
-
 METRICS = ("cosine", "euclidean")
+
+
+def normalize_rows(features: np.ndarray) -> np.ndarray:
+    """Unit-length rows (a zero row stays zero)."""
+    features = np.asarray(features, dtype=np.float64)
+    norms = np.linalg.norm(features, axis=1, keepdims=True)
+    return features / np.where(norms > 0, norms, 1.0)
 
 
 def squared_euclidean(a, b, b_squared=None):

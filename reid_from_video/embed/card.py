@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reid_from_video.errors import InputError
-from reid_from_video.io.atomic import write_json
+from reid_from_video.core.atomic import write_json
+from reid_from_video.core.errors import InputError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -23,13 +23,13 @@ from typing import Any, TypeVar
 
 import yaml
 
-from reid_from_video.errors import ConfigError
-from reid_from_video.io.atomic import atomic_write
+from reid_from_video.core.atomic import atomic_write
+from reid_from_video.core.errors import ConfigError
 
 C = TypeVar("C")
 
 CONFIG_FILENAME = "config.yaml"
-# YAML presets that ship with the project (configs/ at the repository root).
+# YAML presets inside the package (shipped as package data, so a non-editable install has them too).
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs"
 
 
@@ -93,8 +93,8 @@ def save_config(config: Any, directory: str | Path, filename: str = CONFIG_FILEN
 
 
 def resolve_preset(name: str | Path, stage: str | None = None) -> Path:
-    """A config file: an existing path as given, else a preset name under configs/ or, for a ``stage``,
-    under configs/<stage>/ (``.yaml`` optional): ``-c mars_1.7_1.2`` for ``rfv simulate``."""
+    """A config file: an existing path as given, else a preset name under reid_from_video/configs/ or, for
+    a ``stage``, under configs/<stage>/ there (``.yaml`` optional): ``-c mars_1.7_1.2`` (``rfv simulate``)."""
     path = Path(name)
     if path.is_file():
         return path
