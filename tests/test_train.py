@@ -18,8 +18,8 @@ from reid_from_video.core.config import load_config
 from reid_from_video.core.errors import ConfigError, InputError
 from reid_from_video.io.mars import load_mars
 from reid_from_video.train.config import TrainConfig
-from reid_from_video.train.hooks import Hook
 from reid_from_video.train.data import camera_local_labels, load_train_frames
+from reid_from_video.train.hooks import Hook
 from reid_from_video.train.run import run_train
 
 # A tiny network on tiny images, so that an epoch takes about a second on one CPU thread.

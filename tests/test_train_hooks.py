@@ -11,11 +11,17 @@ import torch
 from reid_from_video.core.config import load_config
 from reid_from_video.evaluate.evaluation import load_tracklets
 from reid_from_video.train.config import TrainConfig
-from reid_from_video.train.hooks import Hook
-from reid_from_video.train.run import run_train
 from reid_from_video.train.distributed import Process
-from reid_from_video.train.hooks import CheckpointHook, EvaluationHook, LoggingHook, ProgressHook, build_hooks
+from reid_from_video.train.hooks import (
+    CheckpointHook,
+    EvaluationHook,
+    Hook,
+    LoggingHook,
+    ProgressHook,
+    build_hooks,
+)
 from reid_from_video.train.loop import Trainer
+from reid_from_video.train.run import run_train
 
 SMALL = ["model.backbone=tiny", "model.weights=none", "model.input_size=[64, 32]", "data.workers=0"]
 SMALL += ["threads=1", "progress=false", "method=taudl", "data.p=12"]

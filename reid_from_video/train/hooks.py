@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from tqdm import tqdm
 
-from reid_from_video.io.tracklets import TrackletSet
 from reid_from_video.core import checkpoint
+from reid_from_video.io.tracklets import TrackletSet
 from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.distributed import Process, barrier
 from reid_from_video.train.features import evaluate_model
