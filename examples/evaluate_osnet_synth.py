@@ -15,13 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from reid_from_video.config import load_config
-from reid_from_video.evaluate.evaluation import (
-    EvaluateConfig,
-    evaluate_features,
-    format_report,
-    load_tracklets,
-    run_evaluate,
-)
+from reid_from_video.evaluate.config import EvaluateConfig
+from reid_from_video.evaluate.evaluation import evaluate_features, load_tracklets, score_tracklets
 from reid_from_video.export.runtime import ReidModel
 from reid_from_video.synth import synthesize
 from reid_from_video.synth.config import SynthConfig
@@ -39,8 +34,8 @@ def main() -> int:
     model = ReidModel.load(args.data / "models" / "osnet_x0_25_msmt17.onnx")
     config = EvaluateConfig()
     embed = partial(model.embed, batch_size=config.batch_size)
-    summary, _ = run_evaluate(world.mars.root, config, embed=embed)
-    print(format_report(summary))
+    summary = score_tracklets(world.mars.root, config, embed=embed)
+    print(summary.report())
 
     protocol = load_tracklets(world.mars.root).protocol
     chance = [

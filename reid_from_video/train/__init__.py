@@ -2,6 +2,6 @@
 with per-epoch re-association), one loop (AMP, DDP, checkpoint/resume, evaluation hook, logs)."""
 
 from reid_from_video.train.config import TrainConfig
-from reid_from_video.train.run import format_report, run_train
+from reid_from_video.train.run import run_train
 
-__all__ = ["TrainConfig", "format_report", "run_train"]
+__all__ = ["TrainConfig", "run_train"]

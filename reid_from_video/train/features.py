@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from reid_from_video.evaluate.evaluation import EvaluateConfig, TrackletSet, evaluate_features
+from reid_from_video.evaluate.config import EvaluateConfig
+from reid_from_video.evaluate.evaluation import TrackletSet, evaluate_features
 from reid_from_video.evaluate.features import chosen_frames, pool_frames
 from reid_from_video.models import ReidNet
 from reid_from_video.train.augment import normalize
