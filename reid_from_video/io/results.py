@@ -12,6 +12,7 @@ import dataclasses
 import json
 import types
 import typing
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, Union
 
@@ -121,10 +122,14 @@ def decode_fields(cls: type[Any], data: JsonObject, where: str = "") -> Any:
     return cls(**values)
 
 
-class StageResult:
-    """Mixin of a frozen result dataclass stored as ``FILE`` in its stage folder."""
+class StageResult(ABC):
+    """Base of a frozen result dataclass stored as ``FILE`` in its stage folder."""
 
     FILE: ClassVar[str]
+
+    @abstractmethod
+    def summary(self) -> str:
+        """The stage's headline figures on one line (``rfv run`` prints it after the stage)."""
 
     def to_json(self) -> JsonObject:
         return encode_fields(self)
