@@ -37,8 +37,8 @@ import numpy as np
 import torch
 
 from reid_from_video.export.card import ModelCard
-from reid_from_video.export.parity import synthetic_crops
 from reid_from_video.export.config import ExportConfig
+from reid_from_video.export.parity import synthetic_crops
 from reid_from_video.export.pipeline import run_export
 from reid_from_video.export.runtime import ReidModel
 from reid_from_video.models import ModelConfig, build_model

@@ -25,8 +25,8 @@ from reid_from_video.noise.config import MotEvalConfig
 from reid_from_video.noise.mot_eval import COMBINED, score_mot
 from reid_from_video.synth import SynthConfig, synthesize
 from reid_from_video.tracking import TrackConfig, run_track
-from reid_from_video.tracking.result import TrackResult
 from reid_from_video.tracking.camera import STAGES
+from reid_from_video.tracking.result import TrackResult
 
 OSNET = "osnet_x0_25_msmt17.onnx"
 

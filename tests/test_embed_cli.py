@@ -14,8 +14,8 @@ import pytest
 from test_export import make_checkpoint
 
 from reid_from_video.cli import main
-from reid_from_video.export.parity import synthetic_crops
 from reid_from_video.export.config import ExportConfig
+from reid_from_video.export.parity import synthetic_crops
 from reid_from_video.export.pipeline import run_export
 from reid_from_video.export.runtime import ReidModel
 from reid_from_video.io.store import CropConfig, TrackletStore

@@ -17,8 +17,8 @@ import torch
 from reid_from_video.cli import main
 from reid_from_video.errors import InputError
 from reid_from_video.export.card import ModelCard, card_path
-from reid_from_video.export.parity import measure, synthetic_crops
 from reid_from_video.export.config import ExportConfig
+from reid_from_video.export.parity import measure, synthetic_crops
 from reid_from_video.export.pipeline import run_export
 from reid_from_video.export.runtime import ReidModel
 from reid_from_video.export.source import is_torchscript, read_source
