@@ -39,8 +39,9 @@ import torch
 from reid_from_video.core import checkpoint
 from reid_from_video.embed.card import ModelCard
 from reid_from_video.embed.runtime import ReidModel
+from reid_from_video.export.config import ExportConfig
 from reid_from_video.export.parity import synthetic_crops
-from reid_from_video.export.pipeline import ExportConfig, run_export
+from reid_from_video.export.pipeline import run_export
 from reid_from_video.models import ModelConfig, build_model
 
 SETTINGS = {  # backbone: (input size, crops per round, batch) on CPU / on a GPU
@@ -56,7 +57,7 @@ def make_model(backbone: str, size: tuple[int, int], folder: Path) -> tuple[torc
     model = build_model(config, load_weights=False).eval()
     path = folder / backbone / "model.pt"
     checkpoint.save(path, checkpoint.model_content(config.to_dict(), model.state_dict(), {}))
-    run_export(path, path.parent, ("torchscript", "onnx"), ExportConfig(batch=4))
+    run_export(path, path.parent, ExportConfig(batch=4))
     return model, path.parent
 
 

@@ -26,7 +26,8 @@ import numpy as np
 from bench_cluster import PeakRSS  # noqa: E402  (benchmarks/ is on the path when run as a script)
 
 from reid_from_video.core.distances import pairwise_distances
-from reid_from_video.evaluate.evaluation import EvaluateConfig, RerankConfig, evaluate_features
+from reid_from_video.evaluate.config import EvaluateConfig, RerankConfig
+from reid_from_video.evaluate.evaluation import evaluate_features
 from reid_from_video.io.mars import load_mars
 from reid_from_video.io.protocol import Protocol, mars_protocol
 from reid_from_video.kreciprocal import rerank_blocks

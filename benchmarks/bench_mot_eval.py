@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from reid_from_video.noise import motmetrics_compat
-from reid_from_video.noise.mot_eval import MotEvalConfig, run_mot_eval
+from reid_from_video.noise.config import MotEvalConfig
+from reid_from_video.noise.mot_eval import score_mot
 
 SEQUENCES = [f"MOT17-{n:02d}-FRCNN" for n in (2, 4, 5, 9, 10, 11, 13)]
 
@@ -68,7 +69,8 @@ def main() -> int:
         for seq in SEQUENCES:
             (gt_root / seq).symlink_to((train / seq).resolve())
         config = MotEvalConfig(preprocess=False, hota=False, plots=False)
-        ours_s, (report, _) = best_of(args.repeat, lambda: run_mot_eval(gt_root, trackers, config))
+        ours_s, (result, _) = best_of(args.repeat, lambda: score_mot(gt_root, trackers, config))
+        report = result.to_json()
         app_s, summary = best_of(args.repeat, lambda: run_app(gt_root, trackers))
 
     worst = 0.0

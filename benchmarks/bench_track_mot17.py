@@ -21,7 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from reid_from_video.core.config import load_config
-from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, run_mot_eval, summary_frame
+from reid_from_video.noise.config import MotEvalConfig
+from reid_from_video.noise.mot_eval import COMBINED, score_mot, summary_frame
 from reid_from_video.tracking.config import TrackConfig
 from reid_from_video.tracking.run import run_track
 
@@ -31,7 +32,7 @@ WITH_FEATURES = ["MOT17-05-FRCNN", "MOT17-09-FRCNN"]
 
 def combined(gt: Path, results: Path, seqs: list[str]) -> pd.Series:
     """The COMBINED row of `rfv mot-eval`'s summary table (MOTA, IDF1, HOTA, IDSW, rFM, rSW, ...)."""
-    report, _ = run_mot_eval(gt, results, MotEvalConfig(seqs=seqs, plots=False))
+    report, _ = score_mot(gt, results, MotEvalConfig(seqs=seqs, plots=False))
     return summary_frame(report).loc[COMBINED]
 
 
@@ -80,8 +81,8 @@ def main() -> int:
         print(row("reference DeepSORT outputs", ref_f))
         print(row("ours, deep_sort features", ours_f))
         for name, s in (("motion only", summary), ("appearance", summary_f)):
-            frames = s["totals"]["frames"]
-            seconds = s["totals"]["stage_seconds"]["track"]
+            frames = s.totals.frames
+            seconds = s.totals.stage_seconds["track"]
             print(
                 f"tracking time, {name}: {frames} frames in {seconds:.2f} s = {frames / seconds:.0f} frames/s"
             )

@@ -21,11 +21,13 @@ import tempfile
 from pathlib import Path
 
 from reid_from_video.core.config import load_config
-from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, run_mot_eval
+from reid_from_video.noise.config import MotEvalConfig
+from reid_from_video.noise.mot_eval import COMBINED, score_mot
 from reid_from_video.synth.config import SynthConfig
 from reid_from_video.synth.pipeline import synthesize
 from reid_from_video.tracking.camera import STAGES
 from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.tracking.result import TrackResult
 from reid_from_video.tracking.run import run_track
 
 OSNET = "osnet_x0_25_msmt17.onnx"
@@ -33,7 +35,8 @@ OSNET = "osnet_x0_25_msmt17.onnx"
 
 def score(world: Path, mot: Path, min_visibility: float) -> dict[str, dict]:
     """name -> metrics (per camera and COMBINED) of the run's MOT files against the world's gt."""
-    report, _ = run_mot_eval(world / "gt", mot, MotEvalConfig(plots=False, min_visibility=min_visibility))
+    config = MotEvalConfig(plots=False, min_visibility=min_visibility)
+    report = score_mot(world / "gt", mot, config)[0].to_json()
     entries = {**report["sequences"], COMBINED: report[COMBINED]}
     return {name: {**e["clear"], **e["noise"], "hota": e["hota"]["HOTA"]} for name, e in entries.items()}
 
@@ -49,12 +52,12 @@ def table(metrics: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def speed(summary: dict) -> str:
-    totals = summary["totals"]
-    frames, stages = totals["frames"], totals["stage_seconds"]
+def speed(summary: TrackResult) -> str:
+    totals = summary.totals
+    frames, stages, seconds = totals.frames, totals.stage_seconds, totals.seconds or 0.0
     parts = [f"{stage} {frames / stages[stage]:.0f}" for stage in STAGES if stages.get(stage)]
     return (
-        f"{frames} frames in {totals['seconds']:.1f} s ({frames / totals['seconds']:.0f} frames/s, "
+        f"{frames} frames in {seconds:.1f} s ({frames / seconds:.0f} frames/s, "
         f"one process); frames/s per stage: {', '.join(parts)}"
     )
 

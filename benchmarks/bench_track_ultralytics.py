@@ -28,7 +28,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from reid_from_video.io.mot import MOT_COLUMNS, read_mot, read_seqinfo, write_mot  # noqa: E402
-from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, run_mot_eval  # noqa: E402
+from reid_from_video.noise.config import MotEvalConfig  # noqa: E402
+from reid_from_video.noise.mot_eval import COMBINED, score_mot  # noqa: E402
 from reid_from_video.tracking.camera import Backfill  # noqa: E402
 from rfv_trackers import DeepSort, DeepSortConfig  # noqa: E402
 
@@ -138,9 +139,9 @@ def main() -> int:
         print(f"{'tracker':26s}  MOTA  IDF1  IDSW   rFM   rSW  assoc. frames/s: all  MOT17-04")
         total = sum(frames_count.values())
         for name in names:
-            report, _ = run_mot_eval(
+            report = score_mot(
                 root / "gt", root / name.replace(" ", "_"), MotEvalConfig(plots=False, hota=False)
-            )
+            )[0].to_json()
             clear, noise = report[COMBINED]["clear"], report[COMBINED]["noise"]
             all_fps = total / sum(times[name].values())
             fps04 = frames_count["MOT17-04-SDP"] / times[name]["MOT17-04-SDP"]

@@ -16,7 +16,8 @@ import numpy as np
 
 from reid_from_video.core.config import load_config
 from reid_from_video.embed.runtime import ReidModel
-from reid_from_video.evaluate.evaluation import EvaluateConfig, evaluate_features, format_report, run_evaluate
+from reid_from_video.evaluate.config import EvaluateConfig
+from reid_from_video.evaluate.evaluation import evaluate_features, score_tracklets
 from reid_from_video.io.tracklets import load_tracklets
 from reid_from_video.synth.config import SynthConfig
 from reid_from_video.synth.pipeline import synthesize
@@ -34,8 +35,8 @@ def main() -> int:
     model = ReidModel.load(args.data / "models" / "osnet_x0_25_msmt17.onnx")
     config = EvaluateConfig()
     embed = partial(model.embed, batch_size=config.batch_size)
-    summary, _ = run_evaluate(world.mars.root, config, embed=embed)
-    print(format_report(summary))
+    summary = score_tracklets(world.mars.root, config, embed=embed)
+    print(summary.report())
 
     protocol = load_tracklets(world.mars.root).protocol
     chance = [

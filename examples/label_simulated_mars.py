@@ -82,7 +82,8 @@ from reid_from_video.labels.tmc import (
     pooled_features,
     sub_tracklets,
 )
-from reid_from_video.noise.simulate import SimulateConfig, Simulation, simulate
+from reid_from_video.noise.config import SimulateConfig
+from reid_from_video.noise.simulate import Simulation, simulate
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -16,8 +16,10 @@ from pathlib import Path
 
 from reid_from_video.core.config import load_config
 from reid_from_video.io.mot import read_mot, write_mot
-from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, run_mot_eval, summary_frame
+from reid_from_video.noise.config import MotEvalConfig
+from reid_from_video.noise.mot_eval import COMBINED, score_mot, summary_frame
 from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.tracking.result import TrackResult
 from reid_from_video.tracking.run import run_track
 
 SCALE = 0.625  # 480 / 768
@@ -47,13 +49,13 @@ def main() -> int:
     scaled = args.out / "gt_video_coordinates" / "gt.txt"
     scaled.parent.mkdir(parents=True, exist_ok=True)
     write_mot(scaled, gt, kind="gt")
-    report, _ = run_mot_eval(scaled, args.out / "mot" / f"{video.stem}.txt", MotEvalConfig(plots=False))
+    report, _ = score_mot(scaled, args.out / "mot" / f"{video.stem}.txt", MotEvalConfig(plots=False))
     columns = ["MOTA", "IDF1", "IDSW", "rFM", "rSW", "tracklets", "gt_ids"]
     result = summary_frame(report).loc[COMBINED, columns]
-    camera = (summary["cameras"] or [json.loads((args.out / "summary.json").read_text())["cameras"]])[0]
-    stage_fps = {k: round(v, 1) for k, v in camera.get("stage_frames_per_s", {}).items()}
+    camera = (summary.cameras or TrackResult.read(args.out).cameras)[0]
+    stage_fps = {k: round(v, 1) for k, v in camera.stage_frames_per_s.items()}
     print(json.dumps(result.to_dict(), indent=1))
-    print(f"frames/s per stage: {stage_fps}; overall {camera.get('frames_per_s', 0):.1f} frames/s")
+    print(f"frames/s per stage: {stage_fps}; overall {camera.frames_per_s or 0:.1f} frames/s")
     return 0
 
 

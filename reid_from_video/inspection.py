@@ -14,23 +14,37 @@ A path where nothing is recognised is an error that names it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from reid_from_video.core.config import option, section
+from reid_from_video.core.atomic import write_json
+from reid_from_video.core.config import option, save_config, section
 from reid_from_video.core.errors import InputError
 from reid_from_video.io import mars, mot, video
 from reid_from_video.io.config import VideoConfig
 from reid_from_video.io.store import TrackletStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class InspectConfig:
     video: VideoConfig = section(VideoConfig, "how cameras are read")
     decode: bool = option(False, "decode every frame (with video.stride) and count corrupt frames")
+
+
+def run_inspect(path: str | Path, out: str | Path | None, config: InspectConfig) -> dict[str, Any]:
+    """``rfv inspect``: the report of :func:`inspect_path`, with ``out`` also written there (inspect.json,
+    config.yaml)."""
+    report = inspect_path(path, config)
+    if out is not None:
+        write_json(Path(out) / "inspect.json", report)
+        log.info("wrote %s, %s", Path(out) / "inspect.json", save_config(config, Path(out)))
+    return report
 
 
 def inspect_path(path: str | Path, config: InspectConfig | None = None) -> dict[str, Any]:

@@ -15,8 +15,9 @@ from test_export import make_checkpoint
 
 from reid_from_video.cli import main
 from reid_from_video.embed.runtime import ReidModel
+from reid_from_video.export.config import ExportConfig
 from reid_from_video.export.parity import synthetic_crops
-from reid_from_video.export.pipeline import ExportConfig, run_export
+from reid_from_video.export.pipeline import run_export
 from reid_from_video.io.config import CropConfig
 from reid_from_video.io.store import TrackletStore
 
@@ -28,7 +29,7 @@ def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny network (random weights, real BatchNorm statistics) exported to ONNX with its card."""
     root = tmp_path_factory.mktemp("model")
     make_checkpoint(root / "model.pt")
-    run_export(root / "model.pt", root / "export", ("onnx",), ExportConfig(batch=4))
+    run_export(root / "model.pt", root / "export", ExportConfig(format="onnx", batch=4))
     return root / "export" / "model.onnx"
 
 

@@ -15,7 +15,8 @@ from reference_kreciprocal import dense_jaccard
 from reid_from_video.cli import main
 from reid_from_video.core.errors import InputError
 from reid_from_video.embed.features import chosen_frames, pool_frames
-from reid_from_video.evaluate.evaluation import EvaluateConfig, RerankConfig, evaluate_features, run_evaluate
+from reid_from_video.evaluate.config import EvaluateConfig, RerankConfig
+from reid_from_video.evaluate.evaluation import evaluate_features, score_tracklets
 from reid_from_video.evaluate.ranking import rank_chunk
 from reid_from_video.io.mars import load_mars
 from reid_from_video.io.protocol import Protocol, mars_protocol, tracklet_protocol
@@ -239,7 +240,7 @@ def test_features_with_wrong_rows_name_the_file(tmp_path):
     store = _store(tmp_path / "s", [("c1", 1, 1, 1), ("c2", 2, 1, 1)])
     np.save(tmp_path / "f.npy", np.zeros((5, 3), np.float32))
     with pytest.raises(InputError, match=r"f\.npy: 5 rows, expected one per tracklet \(2\)"):
-        run_evaluate(store, EvaluateConfig(), features_path=tmp_path / "f.npy")
+        score_tracklets(store, EvaluateConfig(), features_path=tmp_path / "f.npy")
 
 
 def test_osnet_on_the_synthetic_world_is_far_above_chance(shared_data, tmp_path):

@@ -20,8 +20,9 @@ from reid_from_video.core.errors import InputError
 from reid_from_video.embed.card import ModelCard, card_path
 from reid_from_video.embed.runtime import ReidModel
 from reid_from_video.embed.source import is_torchscript, read_source
+from reid_from_video.export.config import ExportConfig
 from reid_from_video.export.parity import measure, synthetic_crops
-from reid_from_video.export.pipeline import ExportConfig, run_export
+from reid_from_video.export.pipeline import run_export
 from reid_from_video.models import ModelConfig, ReidNet, build_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,7 +62,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ReidNet, dict]
     """A tiny model.pt, exported in both formats."""
     root = tmp_path_factory.mktemp("tiny")
     model = make_checkpoint(root / "run" / "model.pt")
-    summary = run_export(root / "run" / "model.pt", root / "export", ("torchscript", "onnx"), ExportConfig())
+    summary = run_export(root / "run" / "model.pt", root / "export", ExportConfig()).to_json()
     return root, model, summary
 
 
@@ -102,9 +103,7 @@ def test_model_cards(tiny) -> None:
 
 def test_resnet18_parity(tmp_path: Path) -> None:
     model = make_checkpoint(tmp_path / "model.pt", "resnet18", (96, 48), pooling="gem", embedding_dim=64)
-    summary = run_export(
-        tmp_path / "model.pt", tmp_path / "out", ("torchscript", "onnx"), ExportConfig(batch=6)
-    )
+    summary = run_export(tmp_path / "model.pt", tmp_path / "out", ExportConfig(batch=6)).to_json()
     crops = synthetic_crops(5, (96, 48), seed=9)
     reference = eval_features(model, crops)
     for row in summary["formats"].values():
@@ -208,8 +207,7 @@ def test_cli_export_and_its_failures(tiny, tmp_path: Path, monkeypatch, capsys) 
         str(ckpt),
         "--out",
         str(tmp_path / "a"),
-        "--format",
-        "onnx",
+        "format=onnx",
         "batch=4",
         f"images={crops}",
     ]
@@ -233,7 +231,7 @@ def test_cli_export_and_its_failures(tiny, tmp_path: Path, monkeypatch, capsys) 
 
     monkeypatch.setattr(onnx_export, "export_onnx", drifting)
     out = tmp_path / "b"
-    assert main(["export", str(ckpt), "--out", str(out), "--format", "onnx"]) == 2
+    assert main(["export", str(ckpt), "--out", str(out), "format=onnx"]) == 2
     error = capsys.readouterr().err
     assert f"{out / 'model.onnx'}: parity check failed" in error and "min cosine" in error
     assert not (out / "model.onnx").exists() and not card_path(out / "model.onnx").exists()

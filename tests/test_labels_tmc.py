@@ -24,7 +24,8 @@ from reid_from_video.labels.tmc import (
     sub_tracklets,
     tmc_labels,
 )
-from reid_from_video.noise.simulate import SimulateConfig, simulate
+from reid_from_video.noise.config import SimulateConfig
+from reid_from_video.noise.simulate import simulate
 
 
 def write_mars_info(root: Path, identities: int, cameras: int, seed: int) -> Path:

@@ -15,7 +15,8 @@ from reid_from_video.core.errors import InputError
 from reid_from_video.io.mot import SeqInfo, read_mot, write_mot, write_seqinfo
 from reid_from_video.noise import motmetrics_compat
 from reid_from_video.noise.clear import clear_metrics, motmetrics_events
-from reid_from_video.noise.mot_eval import MotEvalConfig, run_mot_eval
+from reid_from_video.noise.config import MotEvalConfig
+from reid_from_video.noise.mot_eval import score_mot
 from reid_from_video.noise.preprocess import scored_boxes
 from reid_from_video.noise.rfm_rsw import load_q_histogram
 
@@ -52,7 +53,8 @@ def tud_tree(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.mark.parametrize("preprocess", [False, True])  # TUD (MOT15 layout) has no classes: the same result
 def test_tud_reproduces_motmetrics_expected_values(tmp_path: Path, preprocess: bool):
     gt_root, results = tud_tree(tmp_path)
-    report, _ = run_mot_eval(gt_root, results, MotEvalConfig(preprocess=preprocess, hota=False, plots=False))
+    config = MotEvalConfig(preprocess=preprocess, hota=False, plots=False)
+    report = score_mot(gt_root, results, config)[0].to_json()
     for name, expected in TUD_EXPECTED.items():
         clear = report["sequences"][name]["clear"] if name != "OVERALL" else report["COMBINED"]["clear"]
         ours = [clear[key] for key in FIRST_15]
@@ -184,7 +186,7 @@ def test_bad_input_is_an_error_or_a_counted_warning(tmp_path: Path):
     rows.loc[0, "w"] = 0  # non-positive size: dropped
     rows = pd.concat([rows, rows.iloc[[1]].assign(frame=9)])  # after seqLength 4: dropped
     write_mot(results / "B.txt", rows)
-    report, _ = run_mot_eval(gt_root, results, MotEvalConfig(hota=False, plots=False))
+    report = score_mot(gt_root, results, MotEvalConfig(hota=False, plots=False))[0].to_json()
     assert report["warning_counts"] == {
         "sequence_warnings": 1,
         "non_positive_boxes_dropped": 1,
@@ -192,23 +194,23 @@ def test_bad_input_is_an_error_or_a_counted_warning(tmp_path: Path):
     }
     assert "have no ground truth" in report["warnings"][0]
     (results / "B.txt").write_text("")
-    report, _ = run_mot_eval(gt_root, results, MotEvalConfig(hota=False, plots=False))
+    report = score_mot(gt_root, results, MotEvalConfig(hota=False, plots=False))[0].to_json()
     assert (
         report["sequences"]["B"]["clear"]["num_misses"] == 8
         and report["warning_counts"]["empty_result_file"] == 1
     )
     with pytest.raises(InputError, match=r"no ground truth for \['D'\]; sequences here: \['A', 'B'\]"):
-        run_mot_eval(gt_root, results, MotEvalConfig(seqs=["A", "D"]))
+        score_mot(gt_root, results, MotEvalConfig(seqs=["A", "D"]))
     (results / "B.txt").rename(results / "B.bak")
     with pytest.raises(InputError, match=r"no result file for requested sequences \['B'\]"):
-        run_mot_eval(gt_root, results, MotEvalConfig(seqs=["A", "B"]))
+        score_mot(gt_root, results, MotEvalConfig(seqs=["A", "B"]))
     (results / "B.bak").rename(results / "B.txt")
     (results / "A.txt").write_text("1,7,0,0,10,10,1,-1,-1,-1\n1,7,5,0,10,10,1,-1,-1,-1\n")
     with pytest.raises(InputError, match="A.txt: track id 7 appears twice in frame 1"):
-        run_mot_eval(gt_root, results)
+        score_mot(gt_root, results)
     (results / "A.txt").write_text("1,7,0,0,10,10,1,-1,-1,-1\n2,7,zero,0,10,10,1,-1,-1,-1\n")
     with pytest.raises(InputError, match="A.txt:2: "):
-        run_mot_eval(gt_root, results)
+        score_mot(gt_root, results)
 
 
 def test_motmetrics_compat_makes_its_own_helpers_work():

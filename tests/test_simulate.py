@@ -15,7 +15,8 @@ from reid_from_video.core.config import load_config
 from reid_from_video.core.errors import ConfigError, InputError
 from reid_from_video.io.mars import frames_table, load_mars
 from reid_from_video.io.store import TrackletStore
-from reid_from_video.noise.simulate import SimulateConfig, measured_rates, simulate
+from reid_from_video.noise.config import SimulateConfig
+from reid_from_video.noise.simulate import measured_rates, simulate
 
 # The TMC paper's Table 1: (rFM, rSW) -> number of noisy tracklets generated from MARS train.
 TABLE_1 = {(1.7, 1.2): 2835, (2.5, 1.2): 4023, (2.5, 1.5): 3272}

@@ -45,7 +45,7 @@ def test_track_folder_writes_mot_crops_index_and_resumes(tmp_path: Path):
     for name in ("cam1", "cam2"):
         _write_video(cameras / f"{name}.avi")
     out = tmp_path / "run"
-    summary = run_track(cameras, out, _config())
+    summary = run_track(cameras, out, _config()).to_json()
     assert [c["camera"] for c in summary["cameras"]] == ["cam1", "cam2"]
     assert set(summary["cameras"][0]["stage_seconds"]) >= {"read", "detect", "embed", "track", "write"}
     table = read_mot(out / "mot" / "cam1.txt")
@@ -57,9 +57,9 @@ def test_track_folder_writes_mot_crops_index_and_resumes(tmp_path: Path):
     assert crop.shape == (64, 32, 3)
     assert (out / "summary.json").is_file() and (out / "config.yaml").is_file()
 
-    again = run_track(cameras, out, _config())  # resume: everything complete, nothing redone
+    again = run_track(cameras, out, _config()).to_json()  # resume: everything complete, nothing redone
     assert again["cameras"] == [] and again["skipped_complete"] == ["cam1", "cam2"]
-    second = run_track(cameras, tmp_path / "shard", _config("shard=2/2"))
+    second = run_track(cameras, tmp_path / "shard", _config("shard=2/2")).to_json()
     assert [c["camera"] for c in second["cameras"]] == ["cam2"]
 
 

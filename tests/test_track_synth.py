@@ -13,7 +13,8 @@ from reid_from_video.core.config import load_config
 from reid_from_video.detect.bgsub import BackgroundSubtractionDetector, split_columns
 from reid_from_video.detect.config import DetectorConfig
 from reid_from_video.io.mot import MOT_COLUMNS
-from reid_from_video.noise.mot_eval import COMBINED, MotEvalConfig, Sequence, evaluate, run_mot_eval
+from reid_from_video.noise.config import MotEvalConfig
+from reid_from_video.noise.mot_eval import COMBINED, Sequence, evaluate, score_mot
 from reid_from_video.tracking.config import TrackConfig
 from reid_from_video.tracking.run import run_track
 
@@ -23,10 +24,11 @@ HALF_SIZE = ["detector.bg_min_area=40", "detector.bg_join_height=8", "detector.m
 
 def test_synthetic_world_tracked_with_bgsub(small_world: Path, tmp_path: Path) -> None:
     config = load_config(TrackConfig, "synth", ["progress=false", *HALF_SIZE], stage="track")
-    summary = run_track(small_world / "videos", tmp_path / "run", config)
+    summary = run_track(small_world / "videos", tmp_path / "run", config).to_json()
     assert summary["totals"]["cameras"] == 2 and summary["totals"]["frames"] == 160
     gt, mot = small_world / "gt", tmp_path / "run" / "mot"
-    report, rates = run_mot_eval(gt, mot, MotEvalConfig(plots=False))
+    result, rates = score_mot(gt, mot, MotEvalConfig(plots=False))
+    report = result.to_json()
     assert set(report["sequences"]) == {"cam1", "cam2"}
     clear = report[COMBINED]["clear"]
     # Seed 3 gives recall 0.64, precision 0.99, MOTA 0.61 (8 s: MOG2's first frames, with people already in
@@ -35,7 +37,7 @@ def test_synthetic_world_tracked_with_bgsub(small_world: Path, tmp_path: Path) -
     assert clear["precision"] > 0.85, clear
     assert clear["mota"] > 0.4, clear
     assert 1.0 <= rates[COMBINED].rfm < 3.0 and 1.0 <= rates[COMBINED].rsw < 2.0
-    visible, _ = run_mot_eval(gt, mot, MotEvalConfig(plots=False, min_visibility=0.5))
+    visible = score_mot(gt, mot, MotEvalConfig(plots=False, min_visibility=0.5))[0].to_json()
     assert visible[COMBINED]["clear"]["recall"] >= clear["recall"] - 1e-9
 
 

@@ -91,7 +91,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_model(world, tmp_path, kille
     overrides = ["method=tmc", "epochs=2", "data.iters=4", "save_every=2", "tmc.association.cluster.rho=0.05"]
     overrides += ["tmc.association.cluster.min_samples=2", "eval.before=false"]
     config = _config(*overrides)
-    whole = run_train(world / "mars", tmp_path / "whole", config)
+    whole = run_train(world / "mars", tmp_path / "whole", config).to_json()
 
     class Killed(Exception):
         pass
@@ -103,7 +103,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_model(world, tmp_path, kille
 
     with pytest.raises(Killed):
         run_train(world / "mars", tmp_path / "resumed", config, hooks=[Kill()])
-    resumed = run_train(world / "mars", tmp_path / "resumed", config)
+    resumed = run_train(world / "mars", tmp_path / "resumed", config).to_json()
     a = torch.load(tmp_path / "whole" / "model.pt", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "resumed" / "model.pt", weights_only=True)["state_dict"]
     assert a.keys() == b.keys()
@@ -112,7 +112,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_model(world, tmp_path, kille
     pd.testing.assert_frame_equal(_steps(tmp_path / "whole"), _steps(tmp_path / "resumed"))
     assert whole["final_loss"] == resumed["final_loss"]
     # The same command again on a finished run: nothing is trained, the model stays.
-    again = run_train(world / "mars", tmp_path / "resumed", config)
+    again = run_train(world / "mars", tmp_path / "resumed", config).to_json()
     assert again["epochs"] == 2
 
 

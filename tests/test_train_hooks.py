@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from reid_from_video.core.config import load_config
-from reid_from_video.evaluate.evaluation import load_tracklets
+from reid_from_video.io.tracklets import load_tracklets
 from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.distributed import Process
 from reid_from_video.train.hooks import (

@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 
 from reid_from_video.commands.registry import command
-from reid_from_video.core.config import save_config
-from reid_from_video.export.embedding import EmbedConfig
+from reid_from_video.export.config import EmbedConfig
 
 
 def _embed_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,10 +38,4 @@ def _embed_arguments(parser: argparse.ArgumentParser) -> None:
 def _run_embed(args: argparse.Namespace, config: EmbedConfig) -> None:
     from reid_from_video.export.embedding import run_embed
 
-    summary = run_embed(args.crops, args.model, args.out, config)
-    print(
-        f"{summary['crops']} crops of {summary['input']} ({summary['kind']}) -> {summary['feature_dim']}-d "
-        f"features with {summary['model']} ({summary['format']}, {summary['device']})"
-    )
-    saved = save_config(config, args.out.parent, f"{args.out.stem}.config.yaml")
-    print(f"\nwrote {summary['features']}, {summary['index']}, {saved}")
+    print(run_embed(args.crops, args.model, args.out, config).summary())

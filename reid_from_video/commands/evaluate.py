@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from functools import partial
 from pathlib import Path
 
-from reid_from_video.commands.registry import command, finish_outputs
-from reid_from_video.evaluate.evaluation import EvaluateConfig, format_report, run_evaluate, write_outputs
+from reid_from_video.commands.registry import command
+from reid_from_video.evaluate.config import EvaluateConfig
 
 
 def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,16 +36,6 @@ def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments=_evaluate_arguments,
 )
 def _run_evaluate(args: argparse.Namespace, config: EvaluateConfig) -> None:
-    embed = None
-    if args.model is not None:
-        from reid_from_video.embed.runtime import ReidModel
+    from reid_from_video.evaluate.evaluation import run_evaluate
 
-        model = ReidModel.load(args.model, config.device)
-        embed = partial(model.embed, batch_size=config.batch_size)
-    summary, _ = run_evaluate(args.data, config, embed=embed, features_path=args.features)
-    if args.model is not None:
-        summary["model"] = str(args.model)
-    print(format_report(summary))
-    if args.out:
-        written = write_outputs(summary, args.out, plots=config.plots)
-        finish_outputs(written, config, args.out)
+    print(run_evaluate(args.data, args.out, config, model=args.model, features=args.features).report())

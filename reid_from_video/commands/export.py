@@ -6,10 +6,7 @@ import argparse
 from pathlib import Path
 
 from reid_from_video.commands.registry import command
-from reid_from_video.core.config import save_config
-from reid_from_video.export.pipeline import FORMATS, SUMMARY_FILE, ExportConfig
-
-CONFIG_FILE = "export_config.yaml"  # not config.yaml: DIR may be the training run's folder, which has one
+from reid_from_video.export.config import ExportConfig
 
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,12 +14,6 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
         "checkpoint", type=Path, help="model.pt written by rfv train (or its checkpoint.pt: the kept network)"
     )
     parser.add_argument("--out", type=Path, required=True, help="folder for the model files and their cards")
-    parser.add_argument(
-        "--format",
-        choices=[*FORMATS, "both"],
-        default="both",
-        help="torchscript (NAME.torchscript.pt), onnx (NAME.onnx) or both (default)",
-    )
 
 
 @command(
@@ -30,22 +21,17 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
     help="export a trained model to TorchScript / ONNX, checked against PyTorch, with a JSON model card",
     description="Rebuild the network of CHECKPOINT (torch.load weights_only; no classifier; eval mode: the "
     "L2-normalised BN-neck feature that rfv evaluate scores) and export it with a dynamic batch axis: "
-    "TorchScript (traced, frozen) and / or ONNX (opset `opset`). Each file is loaded back with the runtime "
-    "and its features compared with PyTorch's on `batch` crops (synthetic, or from `images`): the largest "
-    "absolute difference and the cosine of every row; outside the tolerance the command fails and writes no "
-    "model. Beside each model, <file>.json: input size, mean / std, colour order, feature dimension, "
-    "training method, data and metrics, parity figures, opset and versions. Use the files with "
-    "`rfv embed`, `rfv evaluate --model` or as the tracker's embedder (embedder.backend=onnx "
-    "embedder.weights=DIR/model.onnx).",
+    "TorchScript (traced, frozen) and / or ONNX (opset `opset`), as `format` says. Each file is loaded "
+    "back with the runtime and its features compared with PyTorch's on `batch` crops (synthetic, or from "
+    "`images`): the largest absolute difference and the cosine of every row; outside the tolerance the "
+    "command fails and writes no model. Beside each model, <file>.json: input size, mean / std, colour "
+    "order, feature dimension, training method, data and metrics, parity figures, opset and versions. Use"
+    " the files with `rfv embed`, `rfv evaluate --model` or as the tracker's embedder "
+    "(embedder.backend=onnx embedder.weights=DIR/model.onnx).",
     config=ExportConfig,
     add_arguments=_export_arguments,
 )
 def _run_export(args: argparse.Namespace, config: ExportConfig) -> None:
-    from reid_from_video.export.pipeline import format_summary, run_export
+    from reid_from_video.export.pipeline import run_export
 
-    formats = FORMATS if args.format == "both" else (args.format,)
-    summary = run_export(args.checkpoint, args.out, formats, config)
-    print(format_summary(summary))
-    written = [Path(row[key]) for row in summary["formats"].values() for key in ("file", "card")]
-    written += [args.out / SUMMARY_FILE, save_config(config, args.out, CONFIG_FILE)]
-    print("\nwrote " + ", ".join(str(p) for p in written))
+    print(run_export(args.checkpoint, args.out, config).report())

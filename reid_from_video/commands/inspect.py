@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
-from reid_from_video.commands.registry import command, finish_outputs
-from reid_from_video.core.atomic import write_json
-from reid_from_video.inspection import InspectConfig, format_report, inspect_path
+from reid_from_video.commands.registry import command
+from reid_from_video.inspection import InspectConfig
 
 
 def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,9 +29,7 @@ def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
     config=InspectConfig,
     add_arguments=_inspect_arguments,
 )
-def _run_inspect(args: argparse.Namespace, config: Any) -> None:
-    report = inspect_path(args.path, config)
-    print(format_report(report))
-    if args.out:
-        write_json(args.out / "inspect.json", report)
-        finish_outputs([args.out / "inspect.json"], config, args.out)
+def _run_inspect(args: argparse.Namespace, config: InspectConfig) -> None:
+    from reid_from_video.inspection import format_report, run_inspect
+
+    print(format_report(run_inspect(args.path, args.out, config)))

@@ -5,14 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reid_from_video.commands.registry import command, finish_outputs
-from reid_from_video.labels.run import (
-    LabelConfig,
-    format_report,
-    model_embedder,
-    run_label,
-    write_label_outputs,
-)
+from reid_from_video.commands.registry import command
+from reid_from_video.labels.config import LabelConfig
 
 
 def _label_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,12 +42,9 @@ def _label_arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments=_label_arguments,
 )
 def _run_label(args: argparse.Namespace, config: LabelConfig) -> None:
-    embed = None
-    if config.method == "tmc":
-        if args.features is None and args.model is None:
-            raise SystemExit("rfv label: method=tmc needs appearance features: --features F.npy or --model M")
-        if args.model is not None:
-            embed = model_embedder(args.model, config)
-    result = run_label(args.store, config, features_path=args.features, embed=embed, gt=args.gt)
-    print(format_report(result.report))
-    finish_outputs(write_label_outputs(result, args.out), config, args.out)
+    if config.method == "tmc" and args.features is None and args.model is None:
+        raise SystemExit("rfv label: method=tmc needs appearance features: --features F.npy or --model M")
+    from reid_from_video.labels.run import format_report, run_label
+
+    result = run_label(args.store, args.out, config, features=args.features, model=args.model, gt=args.gt)
+    print(format_report(result))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reid_from_video.commands.registry import command, finish_outputs
-from reid_from_video.noise.mot_eval import MotEvalConfig, format_table, run_mot_eval, write_outputs
+from reid_from_video.commands.registry import command
+from reid_from_video.noise.config import MotEvalConfig
 
 
 def _mot_eval_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,11 +31,6 @@ def _mot_eval_arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments=_mot_eval_arguments,
 )
 def _run_mot_eval(args: argparse.Namespace, config: MotEvalConfig) -> None:
-    report, rates = run_mot_eval(args.gt, args.results, config)
-    print(format_table(report))
-    counts = {k: v for k, v in report["warning_counts"].items() if v}
-    if counts:
-        print(f"\nwarnings: {counts}")
-    if args.out:
-        written = write_outputs(report, rates, args.out, plots=config.plots)
-        finish_outputs(written, config, args.out)
+    from reid_from_video.noise.mot_eval import format_table, run_mot_eval
+
+    print(format_table(run_mot_eval(args.gt, args.results, args.out, config)))

@@ -1,7 +1,8 @@
 """The registry of ``rfv`` subcommands: each stage module registers one with :func:`command`.
 
 A command module parses nothing itself: argparse arguments come from ``add_arguments``, the config from
-``config`` (a dataclass, see :mod:`reid_from_video.core.config`), and ``run(args, config)`` calls the stage.
+``config`` (a dataclass, see :mod:`reid_from_video.core.config`), and ``run(args, config)`` calls the
+stage's one function (which writes the stage's folder) and prints its result.
 Heavy imports (torch, ultralytics) belong inside ``run`` so that ``rfv --help`` stays fast.
 """
 
@@ -10,10 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-from reid_from_video.core.config import save_config
 
 
 @dataclass(frozen=True)
@@ -51,9 +49,3 @@ def command(
         return run
 
     return register
-
-
-def finish_outputs(written: list[Path], config: Any, out: Path) -> None:
-    """Save the resolved config beside a command's outputs and say what was written."""
-    written = [*written, save_config(config, out)]
-    print("\nwrote " + ", ".join(str(p) for p in written))

@@ -5,15 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reid_from_video.commands.registry import command, finish_outputs
-from reid_from_video.io.mars import load_mars
-from reid_from_video.noise.simulate import (
-    SimulateConfig,
-    format_report,
-    simulate,
-    simulation_report,
-    write_simulation,
-)
+from reid_from_video.commands.registry import command
+from reid_from_video.noise.config import SimulateConfig
 
 
 def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,9 +31,6 @@ def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments=_simulate_arguments,
 )
 def _run_simulate(args: argparse.Namespace, config: SimulateConfig) -> None:
-    dataset = load_mars(args.mars)
-    result = simulate(dataset, config)
-    report = simulation_report(result, config, source=str(dataset.root))
-    print(format_report(report))
-    written = write_simulation(result, args.out, report)
-    finish_outputs(written, config, args.out)
+    from reid_from_video.noise.simulate import format_report, run_simulate
+
+    print(format_report(run_simulate(args.mars, args.out, config)))

@@ -28,21 +28,4 @@ def _synth_arguments(parser: argparse.ArgumentParser) -> None:
 def _run_synth(args: argparse.Namespace, config: SynthConfig) -> None:
     from reid_from_video.synth.pipeline import synthesize
 
-    result = synthesize(config, args.out)
-    rows = sum(len(table) for table in result.gt.values())
-    seen = {int(i) for table in result.gt.values() for i in table["id"].unique()}
-    frames = config.cameras * config.n_frames
-    print(
-        f"{config.cameras} cameras x {config.n_frames} frames ({config.size}, {config.fps} fps): "
-        f"{rows} gt boxes of {len(seen)} identities in {result.seconds:.1f} s "
-        f"({frames / result.seconds:.0f} frames/s)"
-    )
-    if result.mars is not None:
-        m = result.mars
-        print(
-            f"MARS export: {m.train_tracklets} train and {m.test_tracklets} test tracklets, "
-            f"{m.queries} queries, {m.images} crops"
-        )
-    print(f"wrote {args.out} (world.json, videos/, gt/" + (", mars/" if result.mars else "") + ")")
-    if result.contact_sheet is not None:
-        print(f"contact sheet: {result.contact_sheet}")
+    print(synthesize(config, args.out).summary(config))

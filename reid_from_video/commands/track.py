@@ -34,14 +34,4 @@ def _track_arguments(parser: argparse.ArgumentParser) -> None:
 def _run_track(args: argparse.Namespace, config: TrackConfig) -> None:
     from reid_from_video.tracking.run import run_track
 
-    summary = run_track(args.cameras, args.out, config)
-    totals = summary["totals"]
-    print(
-        f"{totals['cameras']} camera(s) tracked, {len(summary['skipped_complete'])} already complete: "
-        f"{totals['frames']} frames, {totals['detections']} detections, {totals['tracks']} tracks, "
-        f"{totals['boxes']} boxes, {totals['crops']} crops in {totals['seconds']:.1f} s"
-    )
-    stages = ", ".join(f"{k} {v:.1f} s" for k, v in totals["stage_seconds"].items())
-    if stages:
-        print(f"time per stage: {stages}")
-    print(f"wrote {args.out / 'mot'}, {args.out / 'summary.json'}")
+    print(run_track(args.cameras, args.out, config).summary())

@@ -4,10 +4,9 @@ train`` for several GPUs or nodes)."""
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-from reid_from_video.commands.registry import command, finish_outputs
+from reid_from_video.commands.registry import command
 from reid_from_video.train.config import TrainConfig
 
 
@@ -37,12 +36,8 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments=_train_arguments,
 )
 def _run_train(args: argparse.Namespace, config: TrainConfig) -> None:
-    from reid_from_video.train.run import format_report, run_train
+    from reid_from_video.train.run import run_train
 
-    report = run_train(args.data, args.out, config, labels=args.labels)
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(format_report(report))
-        written = [
-            args.out / name for name in ("model.pt", "checkpoint.pt", "epochs.csv", "train_report.json")
-        ]
-        finish_outputs(written, config, args.out)
+    result = run_train(args.data, args.out, config, labels=args.labels)
+    if result is not None:  # the main process (torchrun starts several)
+        print(result.report())

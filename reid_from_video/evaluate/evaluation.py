@@ -9,46 +9,25 @@ per frame, pooled here). Distances go query block by query block, so memory stay
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from reid_from_video.core.atomic import atomic_write, write_json
-from reid_from_video.core.config import option, section
+from reid_from_video.core.atomic import atomic_write
+from reid_from_video.core.config import save_config
 from reid_from_video.core.distances import METRICS, distance_blocks
 from reid_from_video.core.errors import ConfigError, InputError
 from reid_from_video.embed.features import EmbedFn, pool_frames, read_feature_file, tracklet_features
+from reid_from_video.evaluate.config import EvaluateConfig
 from reid_from_video.evaluate.ranking import AP_MODES, RankingResult, rank_chunk, ranking_result
+from reid_from_video.evaluate.result import EvaluateResult
 from reid_from_video.io.protocol import Protocol
 from reid_from_video.io.tracklets import TrackletSet, load_tracklets
 
-
-@dataclass
-class RerankConfig:
-    enabled: bool = option(False, "k-reciprocal re-ranking (Zhong et al. 2017) of the distances")
-    k1: int = option(20, "size of the k-reciprocal neighbourhoods")
-    k2: int = option(6, "neighbours averaged in the local query expansion")
-    lam: float = option(0.3, "weight of the original distance against the Jaccard distance")
-
-
-@dataclass
-class EvaluateConfig:
-    metric: str = option("cosine", f"distance between tracklet features: one of {', '.join(METRICS)}")
-    frames_per_tracklet: int = option(0, "frames embedded per tracklet, spread evenly; 0: all of them")
-    batch_size: int = option(128, "images per model call")
-    device: str = option("auto", "where the model runs: auto, cpu, cuda, cuda:1, ...")
-    ap: str = option(
-        "trapezoid", "average precision: trapezoid (official MARS/Market code) or step (torchreid)"
-    )
-    ranks: list[int] = option([1, 5, 10, 20], "CMC ranks reported")
-    block: int = option(
-        1024, "queries per plain distance block (memory: block x gallery); re-ranking uses 64"
-    )
-    query_seed: int = option(0, "seed choosing the query tracklets of a store (one per identity and camera)")
-    rerank: RerankConfig = section(RerankConfig, "k-reciprocal re-ranking")
-    plots: bool = option(True, "write cmc.png")
+log = logging.getLogger(__name__)
 
 
 def load_features(path: str | Path, tracklets: TrackletSet) -> np.ndarray:
@@ -95,13 +74,14 @@ def evaluate_features(features: np.ndarray, protocol: Protocol, config: Evaluate
     return ranking_result(ap, first, max(config.ranks))
 
 
-def run_evaluate(
+def score_tracklets(
     data: str | Path,
     config: EvaluateConfig,
     embed: EmbedFn | None = None,
     features_path: str | Path | None = None,
-) -> tuple[dict[str, Any], RankingResult]:
-    """Evaluate ``embed`` (a model's batch function) or the features in ``features_path`` on ``data``."""
+) -> EvaluateResult:
+    """Evaluate ``embed`` (a model's batch function) or the features in ``features_path`` on ``data``,
+    writing nothing."""
     _check_config(config)
     tracklets = load_tracklets(data, config.query_seed)
     if (embed is None) == (features_path is None):
@@ -112,55 +92,64 @@ def run_evaluate(
         raise InputError(Path(data), "no image paths for the tracklets (structure only): give --features")
     else:
         features = tracklet_features(tracklets.paths, embed, config.frames_per_tracklet, config.batch_size)
-    result = evaluate_features(features, tracklets.protocol, config)
-    return report(result, tracklets, config), result
+    return result_of(evaluate_features(features, tracklets.protocol, config), tracklets, config)
 
 
-def report(result: RankingResult, tracklets: TrackletSet, config: EvaluateConfig) -> dict[str, Any]:
-    return {
-        "source": tracklets.source,
-        **tracklets.protocol.summary(),
-        "valid_queries": result.valid_queries,
-        "mAP": result.mean_ap,
-        **{f"rank{k}": result.rank(k) for k in config.ranks},
-        "metric": "rerank" if config.rerank.enabled else config.metric,
-        "ap": config.ap,
-        "cmc": result.cmc.tolist(),
-    }
+def run_evaluate(
+    data: str | Path,
+    out: str | Path | None,
+    config: EvaluateConfig,
+    *,
+    model: str | Path | None = None,
+    features: str | Path | None = None,
+) -> EvaluateResult:
+    """``rfv evaluate``: score a re-ID ``model`` file (ONNX, TorchScript, rfv train's model.pt) or the
+    ``features`` of a .npy on ``data``; with ``out``, write evaluate.json, cmc.png and config.yaml there."""
+    embed = None
+    if model is not None:
+        from reid_from_video.embed.runtime import ReidModel
+
+        embed = partial(ReidModel.load(model, config.device).embed, batch_size=config.batch_size)
+    result = score_tracklets(data, config, embed=embed, features_path=features)
+    if model is not None:
+        result = replace(result, model=str(model))
+    if out is not None:
+        out = Path(out)
+        written = [result.write(out), *([plot_cmc(result, out / "cmc.png")] if config.plots else [])]
+        log.info("wrote %s", ", ".join(map(str, [*written, save_config(config, out)])))
+    return result
 
 
-def format_report(summary: dict[str, Any]) -> str:
-    ranks = [k for k in summary if k.startswith("rank")]
-    lines = [
-        f"{summary['source']}: {summary['queries']} queries ({summary['valid_queries']} valid), "
-        f"{summary['gallery']} gallery tracklets, {summary['metric']} distance",
-        f"mAP {100 * summary['mAP']:.2f}  " + "  ".join(f"{k} {100 * summary[k]:.2f}" for k in ranks),
-    ]
-    return "\n".join(lines)
+def result_of(result: RankingResult, tracklets: TrackletSet, config: EvaluateConfig) -> EvaluateResult:
+    summary = tracklets.protocol.summary()
+    return EvaluateResult(
+        source=tracklets.source,
+        protocol=str(summary["protocol"]),
+        tracklets=int(summary["tracklets"]),
+        queries=int(summary["queries"]),
+        gallery=int(summary["gallery"]),
+        query_identities=int(summary["query_identities"]),
+        valid_queries=result.valid_queries,
+        mAP=result.mean_ap,
+        ranks={k: result.rank(k) for k in config.ranks},
+        metric="rerank" if config.rerank.enabled else config.metric,
+        ap=config.ap,
+        cmc=tuple(result.cmc.tolist()),
+    )
 
 
-def write_outputs(summary: dict[str, Any], out: str | Path, plots: bool = True) -> list[Path]:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / "evaluate.json"]
-    write_json(written[0], summary)
-    if plots:
-        written.append(plot_cmc(summary, out / "cmc.png"))
-    return written
-
-
-def plot_cmc(summary: dict[str, Any], path: Path) -> Path:
+def plot_cmc(result: EvaluateResult, path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cmc = np.asarray(summary["cmc"], np.float64)
+    cmc = np.asarray(result.cmc, np.float64)
     figure, axis = plt.subplots(figsize=(5, 3.5))
     axis.plot(np.arange(1, len(cmc) + 1), 100 * cmc, marker="o", markersize=3)
     axis.set_xlabel("rank")
     axis.set_ylabel("matching rate (%)")
-    axis.set_title(f"CMC, mAP {100 * summary['mAP']:.1f}%")
+    axis.set_title(f"CMC, mAP {100 * result.mAP:.1f}%")
     axis.set_ylim(0, 100)
     axis.grid(alpha=0.3)
     figure.tight_layout()

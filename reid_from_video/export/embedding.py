@@ -15,24 +15,35 @@ from typing import Any
 import numpy as np
 
 from reid_from_video.core.atomic import atomic_write
-from reid_from_video.core.config import option
+from reid_from_video.core.config import save_config
 from reid_from_video.core.errors import ConfigError
 from reid_from_video.embed.features import tracklet_features
 from reid_from_video.embed.runtime import ReidModel
+from reid_from_video.export.config import EmbedConfig
 from reid_from_video.export.crops import list_crops
 
 
-@dataclass
-class EmbedConfig:
-    """The ``rfv embed`` settings."""
+@dataclass(frozen=True)
+class EmbedResult:
+    """What ``rfv embed`` did: the input, the model, and the files written."""
 
-    batch: int = option(64, "crops per inference call")
-    device: str = option("auto", "auto (GPU when present), cpu, cuda")
-    progress: bool = option(True, "a progress bar (crops/s)")
+    input: str
+    kind: str  # folder, image or store
+    crops: int
+    feature_dim: int
+    model: str
+    format: str
+    device: str
+    features: str
+    index: str
+    config: str
 
-    def __post_init__(self) -> None:
-        if self.batch < 1:
-            raise ValueError(f"batch must be >= 1, got {self.batch}")
+    def summary(self) -> str:
+        return (
+            f"{self.crops} crops of {self.input} ({self.kind}) -> {self.feature_dim}-d features with "
+            f"{self.model} ({self.format}, {self.device})\n\n"
+            f"wrote {self.features}, {self.index}, {self.config}"
+        )
 
 
 def index_path(features_path: Path) -> Path:
@@ -42,8 +53,8 @@ def index_path(features_path: Path) -> Path:
 
 def run_embed(
     crops_or_store: str | Path, model_path: str | Path, out: str | Path, config: EmbedConfig
-) -> dict[str, Any]:
-    """Embed every crop; write ``out`` (.npy) and its index CSV; returns a summary."""
+) -> EmbedResult:
+    """``rfv embed``: embed every crop; write ``out`` (.npy), its index CSV and the config beside them."""
     out = Path(out)
     if out.suffix != ".npy":
         raise ConfigError(f"--out {out}: the features file must end in .npy")
@@ -58,17 +69,18 @@ def run_embed(
         np.save(handle, features, allow_pickle=False)
     with atomic_write(index_path(out)) as handle:
         crops.table.to_csv(handle, index=False)
-    return {
-        "input": str(crops.root if crops.kind != "image" else crops.files[0]),
-        "kind": crops.kind,
-        "crops": len(crops),
-        "feature_dim": int(features.shape[1]),
-        "model": str(model.path),
-        "format": model.format,
-        "device": model.device,
-        "features": str(out),
-        "index": str(index_path(out)),
-    }
+    return EmbedResult(
+        input=str(crops.root if crops.kind != "image" else crops.files[0]),
+        kind=crops.kind,
+        crops=len(crops),
+        feature_dim=int(features.shape[1]),
+        model=str(model.path),
+        format=model.format,
+        device=str(model.device),
+        features=str(out),
+        index=str(index_path(out)),
+        config=str(save_config(config, out.parent, f"{out.stem}.config.yaml")),
+    )
 
 
 def _batch_embed(model: ReidModel, batch: int) -> Any:

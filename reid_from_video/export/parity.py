@@ -15,11 +15,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from reid_from_video.export.config import MAX_ABS_DIFF, MIN_COSINE
 from reid_from_video.export.crops import list_crops, read_crop
 from reid_from_video.export.errors import ExportError
-
-MIN_COSINE = 0.9999
-MAX_ABS_DIFF = 1e-3
 
 
 @dataclass

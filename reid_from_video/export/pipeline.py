@@ -10,60 +10,32 @@ tolerance write the card and rename the model into ``out``. A failed check leave
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from reid_from_video.core.atomic import write_json
-from reid_from_video.core.config import option
+from reid_from_video.core.config import save_config
 from reid_from_video.embed.card import ModelCard, card_path
 from reid_from_video.embed.runtime import ReidModel
 from reid_from_video.embed.source import Source, metrics_of, read_source
 from reid_from_video.export import parity as parity_check
-from reid_from_video.export.onnx import DEFAULT_OPSET, INPUT_NAME, OUTPUT_NAME
+from reid_from_video.export.config import CONFIG_FILE, ExportConfig
+from reid_from_video.export.onnx import INPUT_NAME, OUTPUT_NAME
+from reid_from_video.export.result import ExportedModel, ExportResult, ParityFigures
 
-Format = Literal["torchscript", "onnx"]
-FORMATS: tuple[Format, ...] = ("torchscript", "onnx")
 SUFFIXES = {"torchscript": ".torchscript.pt", "onnx": ".onnx"}
-SUMMARY_FILE = "export.json"
+log = logging.getLogger(__name__)
 TRACE_BATCH = 2  # the example batch the exporters trace; parity then runs other batch sizes
 
 
-@dataclass
-class ExportConfig:
-    """The ``rfv export`` settings."""
-
-    name: str = option("model", "file stem: NAME.torchscript.pt, NAME.onnx (+ .json cards)")
-    opset: int = option(DEFAULT_OPSET, "ONNX opset (17: IR version 8, read by onnxruntime >= 1.13)")
-    freeze: bool = option(True, "TorchScript: torch.jit.freeze (weights inlined, BatchNorm folded)")
-    batch: int = option(16, "parity check: number of crops")
-    images: str | None = option(
-        None, "parity check: a folder of crops or a tracklet store to take them from; null: synthetic crops"
-    )
-    seed: int = option(0, "parity check: seed of the synthetic crops")
-    min_cosine: float = option(parity_check.MIN_COSINE, "parity check: lowest cosine of any feature row")
-    max_abs_diff: float = option(parity_check.MAX_ABS_DIFF, "parity check: largest absolute difference")
-
-    def __post_init__(self) -> None:
-        if not self.name or any(c in self.name for c in "/\\\0"):
-            raise ValueError(f"name must be a file stem, got {self.name!r}")
-        if self.batch < 1:
-            raise ValueError(f"batch must be >= 1, got {self.batch}")
-        if not 7 <= self.opset <= 25:
-            raise ValueError(f"opset must be in 7..25, got {self.opset}")
-        if not -1.0 <= self.min_cosine <= 1.0 or self.max_abs_diff < 0:
-            raise ValueError("min_cosine must be in [-1, 1] and max_abs_diff >= 0")
-
-
-def run_export(
-    checkpoint: str | Path, out: str | Path, formats: tuple[str, ...], config: ExportConfig
-) -> dict[str, Any]:
-    """Export ``checkpoint`` in each of ``formats`` into ``out``; returns the summary (``export.json``)."""
+def run_export(checkpoint: str | Path, out: str | Path, config: ExportConfig) -> ExportResult:
+    """``rfv export``: ``checkpoint`` in each format of ``config.format`` into ``out`` (the models, their
+    cards, export.json, export_config.yaml); the result (``export.json``)."""
     import torch
 
     out = Path(out)
@@ -73,21 +45,24 @@ def run_export(
     crops = parity_check.parity_crops(config.images, config.batch, base_card.input_size, config.seed)
     reference = reference_model.embed(crops, batch_size=len(crops))
     example = torch.from_numpy(reference_model.preprocess((crops * TRACE_BATCH)[:TRACE_BATCH]))
-    summary: dict[str, Any] = {
-        "checkpoint": str(source.path),
-        "parity_crops": f"{len(crops)} from {config.images}" if config.images else f"{len(crops)} synthetic",
-        "formats": {},
-    }
     out.mkdir(parents=True, exist_ok=True)
     work = out / f".export-tmp-{time.time_ns()}"
     work.mkdir()
     try:
-        for fmt in formats:
-            summary["formats"][fmt] = _export_one(fmt, source, example, crops, reference, out, work, config)
+        formats = {
+            fmt: _export_one(fmt, source, example, crops, reference, out, work, config)
+            for fmt in config.formats()
+        }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    write_json(out / SUMMARY_FILE, summary)
-    return summary
+    result = ExportResult(
+        checkpoint=str(source.path),
+        parity_crops=f"{len(crops)} from {config.images}" if config.images else f"{len(crops)} synthetic",
+        formats=formats,
+    )
+    written = [*result.files(), result.write(out), save_config(config, out, CONFIG_FILE)]
+    log.info("wrote %s", ", ".join(map(str, written)))
+    return result
 
 
 def _export_one(
@@ -99,7 +74,7 @@ def _export_one(
     out: Path,
     work: Path,
     config: ExportConfig,
-) -> dict[str, Any]:
+) -> ExportedModel:
     from reid_from_video.export.onnx import export_onnx
     from reid_from_video.export.torchscript import export_torchscript
 
@@ -120,14 +95,14 @@ def _export_one(
     card = _card(fmt, final, source, figures, config, details)
     card.write(card_path(final))  # the card first: a model file is never without its card
     staged.replace(final)
-    return {
-        "file": str(final),
-        "card": str(card_path(final)),
-        "bytes": final.stat().st_size,
-        "export_seconds": round(seconds, 3),
-        "parity": figures.to_dict(),
+    return ExportedModel(
+        file=str(final),
+        card=str(card_path(final)),
+        bytes=final.stat().st_size,
+        export_seconds=round(seconds, 3),
+        parity=ParityFigures(**figures.to_dict()),
         **details,
-    }
+    )
 
 
 def _card(
@@ -187,16 +162,3 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def format_summary(summary: dict[str, Any]) -> str:
-    """The table ``rfv export`` prints."""
-    lines = [f"{summary['checkpoint']}: parity on {summary['parity_crops']} crops (CPU)"]
-    lines.append(f"{'format':<12} {'max abs diff':>12} {'min cosine':>12} {'MiB':>8} {'export s':>9}  file")
-    for fmt, row in summary["formats"].items():
-        p = row["parity"]
-        lines.append(
-            f"{fmt:<12} {p['max_abs_diff']:>12.3g} {p['min_cosine']:>12.8f} {row['bytes'] / 2**20:>8.1f} "
-            f"{row['export_seconds']:>9.1f}  {row['file']}"
-        )
-    return "\n".join(lines)

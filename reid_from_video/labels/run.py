@@ -13,6 +13,7 @@ Outputs in the label folder:
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,47 +22,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reid_from_video.core.atomic import atomic_write, json_ready, write_json
-from reid_from_video.core.config import option, section
-from reid_from_video.core.errors import InputError
+from reid_from_video.core.atomic import atomic_write, json_ready
+from reid_from_video.core.config import save_config
+from reid_from_video.core.errors import ConfigError, InputError
 from reid_from_video.embed.features import EmbedFn, read_feature_file, tracklet_features
 from reid_from_video.io.store import TrackletStore, check_labels
 from reid_from_video.io.tracklets import tracklet_identity
+from reid_from_video.labels.config import HISTOGRAM, LabelConfig
 from reid_from_video.labels.ground_truth import attach_gt_ids
-from reid_from_video.labels.quality import GT_SCOPES, format_quality, label_quality, row_labels
-from reid_from_video.labels.sstt import SsttConfig, duplication_rate, duplication_sweep, sample_tracklets
-from reid_from_video.labels.tmc import DROPPED, TmcConfig, tmc_labels
+from reid_from_video.labels.quality import format_quality, label_quality, row_labels
+from reid_from_video.labels.result import LabelResult
+from reid_from_video.labels.sstt import duplication_rate, duplication_sweep, sample_tracklets
+from reid_from_video.labels.tmc import DROPPED, tmc_labels
 
-METHODS = ("sstt", "tmc")
-HISTOGRAM = "histogram"  # --model value: colour histograms of the crops, no model file
-
-
-@dataclass
-class LabelConfig:
-    method: str = option("tmc", "sstt (TAUDL sparse space-time sampling) or tmc (isolation + association)")
-    sstt: SsttConfig = section(SsttConfig, "TAUDL's sparse space-time tracklet sampling")
-    sweep_periods: list[float] = option(
-        [1.0, 2.0, 4.0, 8.0, 16.0], "sstt with gt: the duplication rate is also reported for these P (s)"
-    )
-    tmc: TmcConfig = section(TmcConfig, "TMC's intra-tracklet isolation and inter-tracklet association")
-    gt_scope: str = option(
-        "global", "identity of a gt id: global (one person across cameras) or camera (MOT sequences)"
-    )
-    batch_size: int = option(128, "crops per model call when features come from --model")
-    device: str = option("auto", "where --model runs: auto, cpu, cuda, ...")
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
-        if self.gt_scope not in GT_SCOPES:
-            raise ValueError(f"gt_scope must be one of {GT_SCOPES}, not {self.gt_scope!r}")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class LabelResult:
+class Labels:
+    """The labels of a store, in memory: the labels table, TMC's sub-tracklets and the report."""
+
     labels: pd.DataFrame
     sub_tracks: pd.DataFrame | None
-    report: dict[str, Any]
+    report: LabelResult
 
 
 # ---------------------------------------------------------------------------------------------- features
@@ -101,12 +84,35 @@ def embed_rows(store: TrackletStore, index: pd.DataFrame, embed: EmbedFn, batch_
 
 
 def run_label(
+    store: str | Path,
+    out: str | Path,
+    config: LabelConfig,
+    *,
+    features: str | Path | None = None,
+    model: str | Path | None = None,
+    gt: str | Path | None = None,
+) -> LabelResult:
+    """``rfv label``: labels for the store at ``store``, written to ``out`` (labels.csv, sub_tracks.csv,
+    label_report.json and .txt, config.yaml). TMC's frame features come from ``features`` (a .npy, one row
+    per index row) or from ``model`` (``histogram`` or a re-ID model file) run on the crops; ``gt``: a MOT
+    gt folder to match the store's boxes against for the quality report."""
+    if features is not None and model is not None:
+        raise ConfigError("give a features file or a model, not both")
+    embed = model_embedder(model, config) if model is not None and config.method == "tmc" else None
+    made = make_labels(store, config, features_path=features, embed=embed, gt=gt)
+    out = Path(out)
+    written = [*write_label_outputs(made, out), save_config(config, out)]
+    log.info("wrote %s", ", ".join(map(str, written)))
+    return made.report
+
+
+def make_labels(
     store_path: str | Path,
     config: LabelConfig,
     features_path: str | Path | None = None,
     embed: EmbedFn | None = None,
     gt: str | Path | None = None,
-) -> LabelResult:
+) -> Labels:
     """Labels for the store at ``store_path``; TMC needs frame features, from ``features_path`` (a .npy,
     one row per index row, in index order) or from ``embed`` run on the crops. ``gt``: a MOT gt folder to
     match the store's boxes against."""
@@ -149,30 +155,26 @@ def run_label(
     report["labels"] = int(labels["label"].nunique())
     report["quality"] = label_quality(index, row_labels(index, labels, sub_track), sub_track, config.gt_scope)
     report["seconds"] = time.perf_counter() - start
-    return LabelResult(labels, sub_tracks, json_ready(report))
+    return Labels(labels, sub_tracks, LabelResult.from_json(json_ready(report)))
 
 
-def format_report(report: dict[str, Any]) -> str:
+def format_report(report: LabelResult) -> str:
     lines = [
-        f"{report['method']}: {report['labels']} labels from {report['tracklets']} tracklets "
-        f"({report['index_rows']} crops) of {report['store']} in {report['seconds']:.1f} s"
+        f"{report.method}: {report.labels} labels from {report.tracklets} tracklets "
+        f"({report.index_rows} crops) of {report.store} in {report.seconds:.1f} s"
     ]
-    if "association" in report:
-        a = report["association"]
+    if (a := report.association) is not None:
         lines.append(
-            f"association: eps {a['eps']:.4f}, {a['clusters']} clusters, {a['unclustered']} un-clustered"
+            f"association: eps {a.eps or 0:.4f}, {a.clusters} clusters, {a.unclustered} un-clustered"
         )
-    if "duplication" in report:
-        d = report["duplication"]
+    if (d := report.duplication) is not None:
         lines.append(
-            f"per-camera duplication: {_pct(d['rate'])} of labels, {_pct(d['identity_rate'])} of "
+            f"per-camera duplication: {_pct(d.rate)} of labels, {_pct(d.identity_rate)} of "
             "(camera, identity) pairs"
         )
-        for row in report.get("duplication_sweep", []):
-            lines.append(
-                f"  P = {row['period_s']:g} s: {row['labels']} labels, {_pct(row['rate'])} duplicated"
-            )
-    lines.append(format_quality(report["quality"]))
+        for row in report.duplication_sweep or ():
+            lines.append(f"  P = {row.period_s:g} s: {row.labels} labels, {_pct(row.rate)} duplicated")
+    lines.append(format_quality(report.to_json()["quality"]))
     return "\n".join(lines)
 
 
@@ -180,7 +182,7 @@ def _pct(share: float | None) -> str:
     return "-" if share is None else f"{100 * share:.1f}%"
 
 
-def write_label_outputs(result: LabelResult, out: str | Path) -> list[Path]:
+def write_label_outputs(result: Labels, out: str | Path) -> list[Path]:
     """labels.csv, sub_tracks.csv (TMC), label_report.json and .txt, each written atomically."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -194,7 +196,7 @@ def write_label_outputs(result: LabelResult, out: str | Path) -> list[Path]:
         with atomic_write(path) as handle:
             table.to_csv(handle, index=False)
         written.append(path)
-    write_json(out / "label_report.json", result.report)
+    written.append(result.report.write(out))
     with atomic_write(out / "label_report.txt") as handle:
         handle.write(format_report(result.report) + "\n")
-    return [*written, out / "label_report.json", out / "label_report.txt"]
+    return [*written, out / "label_report.txt"]

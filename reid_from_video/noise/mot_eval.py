@@ -31,45 +31,18 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from reid_from_video.core.atomic import atomic_write, write_json
-from reid_from_video.core.config import option
+from reid_from_video.core.atomic import atomic_write, json_ready
+from reid_from_video.core.config import save_config
 from reid_from_video.core.errors import InputError
 from reid_from_video.io.mot import find_sequences, read_mot, read_seqinfo
 from reid_from_video.noise import hota as hota_metric
 from reid_from_video.noise import rfm_rsw
 from reid_from_video.noise.clear import clear_metrics, motmetrics_events
+from reid_from_video.noise.config import MotEvalConfig
 from reid_from_video.noise.preprocess import occluded_as_distractors, scored_boxes
+from reid_from_video.noise.result import COMBINED, MotEvalResult
 
 log = logging.getLogger(__name__)
-
-COMBINED = "COMBINED"
-
-
-@dataclass
-class MotEvalConfig:
-    seqs: list[str] = option([], "sequences to evaluate (default: every gt sequence that has a result file)")
-    iou: float = option(0.5, "IoU threshold of a match, for every metric")
-    preprocess: bool = option(True, "MOTChallenge preprocessing: score pedestrians, drop distractor matches")
-    min_frames: int = option(
-        1, "rFM/rSW: an id joins a tracklet's Q_i only if matched in >= this many frames"
-    )
-    min_visibility: float = option(
-        0.0,
-        "gt boxes with a known visibility below this become distractors: not scored, and tracker boxes "
-        "matched to them are removed (0: MOTChallenge, every consider=1 pedestrian is scored)",
-    )
-    hota: bool = option(True, "compute HOTA / DetA / AssA")
-    plots: bool = option(True, "write histograms.png (|Q_i| and tracklets per id, per sequence)")
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.iou <= 1.0:
-            raise ValueError(f"iou must be in (0, 1], got {self.iou}")
-        if self.min_frames < 1:
-            raise ValueError(f"min_frames must be >= 1, got {self.min_frames}")
-        if not 0.0 <= self.min_visibility <= 1.0:
-            raise ValueError(f"min_visibility must be in [0, 1], got {self.min_visibility}")
-        if self.min_visibility > 0 and not self.preprocess:
-            raise ValueError("min_visibility needs preprocess=true (it marks gt boxes as distractors)")
 
 
 @dataclass
@@ -233,23 +206,35 @@ def evaluate(
     return {"sequences": per_seq, COMBINED: combined}, rates_of
 
 
-def run_mot_eval(
+def score_mot(
     gt_path: str | Path, results_path: str | Path, config: MotEvalConfig | None = None
-) -> tuple[dict[str, Any], dict[str, rfm_rsw.NoiseRates]]:
-    """Pair inputs, check them, evaluate (:func:`evaluate`): the ``rfv mot-eval`` job, writing nothing."""
+) -> tuple[MotEvalResult, dict[str, rfm_rsw.NoiseRates]]:
+    """Pair inputs, check them, evaluate (:func:`evaluate`), writing nothing: the result and the noise
+    rates (with their histograms) per sequence and ``COMBINED``."""
     config = config or MotEvalConfig()
     pairs, warnings = pair_inputs(gt_path, results_path, config.seqs or None)
     for message in warnings:
         log.warning(message)
     sequences = [load_sequence(name, *files) for name, files in pairs.items()]
     report, rates = evaluate(sequences, config)
-    report["warnings"] = warnings
     counts: dict[str, int] = {"sequence_warnings": len(warnings)}
     for seq in sequences:
         for key, value in seq.warnings.items():
             counts[key] = counts.get(key, 0) + value
-    report["warning_counts"] = counts
-    return report, rates
+    report.update(warnings=warnings, warning_counts=counts)
+    return MotEvalResult.from_json(json_ready(report)), rates
+
+
+def run_mot_eval(
+    gt_path: str | Path, results_path: str | Path, out: str | Path | None, config: MotEvalConfig
+) -> MotEvalResult:
+    """``rfv mot-eval``: score ``results_path`` against ``gt_path`` and, with ``out``, write its folder
+    (summary.json and .csv, q_histogram.json, histograms.png, config.yaml)."""
+    result, rates = score_mot(gt_path, results_path, config)
+    if out is not None:
+        written = [*write_outputs(result, rates, out, plots=config.plots), save_config(config, Path(out))]
+        log.info("wrote %s", ", ".join(map(str, written)))
+    return result
 
 
 # ---------------------------------------------------------------------------------------------- outputs
@@ -268,52 +253,53 @@ TABLE_COLUMNS = [  # (header, section, key, format)
 ]  # fmt: skip
 
 
-def _rows(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return [*report["sequences"].items(), (COMBINED, report[COMBINED])]
-
-
-def summary_frame(report: dict[str, Any]) -> pd.DataFrame:
+def summary_frame(result: MotEvalResult) -> pd.DataFrame:
     """One row per sequence and a COMBINED row, the columns of :data:`TABLE_COLUMNS` (raw numbers)."""
     data = {
-        name: {header: entry.get(section, {}).get(key, math.nan) for header, section, key, _ in TABLE_COLUMNS}
-        for name, entry in _rows(report)
+        name: {header: _or_nan(entry.value(section, key)) for header, section, key, _ in TABLE_COLUMNS}
+        for name, entry in result.rows()
     }
     frame = pd.DataFrame.from_dict(data, orient="index")
     frame.index.name = "sequence"
     return frame
 
 
-def format_table(report: dict[str, Any]) -> str:
-    """The per-sequence table as fixed-width text."""
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else value
 
-    def cell(value: Any, fmt: str) -> str:
-        return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else fmt.format(value)
+
+def format_table(result: MotEvalResult) -> str:
+    """The per-sequence table as fixed-width text, and the counted input warnings."""
+
+    def cell(value: float | None, fmt: str) -> str:
+        return "-" if value is None or math.isnan(value) else fmt.format(value)
 
     rows = [["sequence"] + [header for header, *_ in TABLE_COLUMNS]]
-    for name, entry in _rows(report):
-        rows.append([name] + [cell(entry.get(sec, {}).get(key), fmt) for _, sec, key, fmt in TABLE_COLUMNS])
+    for name, entry in result.rows():
+        rows.append([name] + [cell(entry.value(sec, key), fmt) for _, sec, key, fmt in TABLE_COLUMNS])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
+    text = "\n".join(
         " ".join(
             c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
         )
         for row in rows
     )
+    counts = {k: v for k, v in result.warning_counts.items() if v}
+    return text + (f"\n\nwarnings: {counts}" if counts else "")
 
 
 def write_outputs(
-    report: dict[str, Any], rates: dict[str, rfm_rsw.NoiseRates], out: str | Path, plots: bool = True
+    result: MotEvalResult, rates: dict[str, rfm_rsw.NoiseRates], out: str | Path, plots: bool = True
 ) -> list[Path]:
     """summary.json, summary.csv, q_histogram.json (the combined |Q_i| histogram, for the MARS simulator)
     and histograms.png into ``out``; every file written atomically. Returns the paths written."""
     out = Path(out)  # atomic_write creates it
-    written = [out / "summary.json", out / "summary.csv"]
-    write_json(written[0], report)
+    written = [result.write(out), out / "summary.csv"]
     with atomic_write(written[1]) as handle:
-        summary_frame(report).to_csv(handle)
+        summary_frame(result).to_csv(handle)
     if rates[COMBINED].q_histogram:
         written.append(out / "q_histogram.json")
-        source = f"rfv mot-eval on {', '.join(report['sequences'])}"
+        source = f"rfv mot-eval on {', '.join(result.sequences)}"
         rfm_rsw.save_q_histogram(written[-1], rates[COMBINED], source=source)
     if plots:
         written.append(out / "histograms.png")

@@ -36,29 +36,16 @@ import numpy as np
 import pandas as pd
 
 from reid_from_video.core.atomic import atomic_write, write_json
-from reid_from_video.core.config import option
+from reid_from_video.core.config import save_config
 from reid_from_video.core.errors import ConfigError, InputError
-from reid_from_video.io.mars import MarsDataset, frames_table, run_offsets
+from reid_from_video.io.mars import MarsDataset, frames_table, load_mars, run_offsets
 from reid_from_video.io.store import INDEX_COLUMNS, write_index_table
+from reid_from_video.noise.config import SimulateConfig
 from reid_from_video.noise.rfm_rsw import NoiseRates, load_q_histogram, noise_rates
 
 log = logging.getLogger(__name__)
 
 PIECE_COLUMNS = ("camera", "track", "order", "pid", "source_tracklet", "first_image", "n_frames")
-
-
-@dataclass
-class SimulateConfig:
-    rfm: float = option(1.7, "target rate of fragmentation: noisy tracklets per identity (per camera), >= 1")
-    rsw: float = option(1.2, "target rate of switch: identities per noisy tracklet, >= 1")
-    split: str = option("train", "the MARS split to simulate from: train or test")
-    q_histogram: str | None = option(
-        None,
-        "a |Q_i| histogram JSON (q_histogram.json of `rfv mot-eval`) giving the shape of the identities-per-"
-        "tracklet distribution, tilted to mean rsw; null: 1 + Poisson(rsw - 1)",
-    )
-    max_ids_per_tracklet: int = option(8, "largest |Q_i| drawn (a tracklet never holds more identities)")
-    seed: int = option(0, "random seed: the same seed gives the same tracklets")
 
 
 @dataclass(frozen=True)
@@ -123,6 +110,17 @@ def write_simulation(simulation: Simulation, out: str | Path, report: dict[str, 
         simulation.pieces.to_csv(handle, index=False)
     write_json(report_path, report)
     return [index_path, pieces_path, report_path]
+
+
+def run_simulate(mars: str | Path, out: str | Path, config: SimulateConfig) -> dict[str, Any]:
+    """``rfv simulate``: noisy tracklets of the MARS root ``mars`` written to ``out`` (index.csv, pieces.csv,
+    simulate.json, config.yaml); the report (``simulate.json``)."""
+    dataset = load_mars(mars)
+    simulation = simulate(dataset, config)
+    report = simulation_report(simulation, config, source=str(dataset.root))
+    written = [*write_simulation(simulation, out, report), save_config(config, Path(out))]
+    log.info("wrote %s", ", ".join(map(str, written)))
+    return report
 
 
 def simulation_report(simulation: Simulation, config: SimulateConfig, source: str) -> dict[str, Any]:

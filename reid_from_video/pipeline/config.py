@@ -4,13 +4,13 @@ overrides reach any stage."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from reid_from_video.core.config import option, section
-from reid_from_video.evaluate.evaluation import EvaluateConfig
-from reid_from_video.export.pipeline import FORMATS, ExportConfig
-from reid_from_video.labels.run import LabelConfig
-from reid_from_video.noise.mot_eval import MotEvalConfig
+from reid_from_video.evaluate.config import EvaluateConfig
+from reid_from_video.export.config import ExportConfig
+from reid_from_video.labels.config import LabelConfig
+from reid_from_video.noise.config import MotEvalConfig
 from reid_from_video.tracking.config import TrackConfig
 from reid_from_video.train.config import TrainConfig
 
@@ -32,13 +32,14 @@ class PipelineConfig:
     label_model: str = option(
         "histogram", "tmc: the features of the first labels: histogram, or a re-ID model file (ONNX, ...)"
     )
-    export_format: str = option("onnx", f"what rfv export writes: {', '.join(FORMATS)} or both")
     track: TrackConfig = section(TrackConfig, "rfv track")
     mot_eval: MotEvalConfig = section(MotEvalConfig, "rfv mot-eval (when there is ground truth)")
     label: LabelConfig = section(LabelConfig, "rfv label")
     train: TrainConfig = section(TrainConfig, "rfv train")
     evaluate: EvaluateConfig = section(EvaluateConfig, "rfv evaluate (when eval_data is given)")
-    export: ExportConfig = section(ExportConfig, "rfv export")
+    export: ExportConfig = field(
+        default_factory=lambda: ExportConfig(format="onnx"), metadata={"help": "rfv export (ONNX by default)"}
+    )
 
     def __post_init__(self) -> None:
         wanted = TRAINER_OF_LABELS[self.label.method]
@@ -47,7 +48,5 @@ class PipelineConfig:
                 f"label.method={self.label.method} makes labels for train.method={wanted}, "
                 f"not {self.train.method}"
             )
-        if self.export_format not in (*FORMATS, "both"):
-            raise ValueError(f"export_format must be one of {FORMATS} or both, not {self.export_format!r}")
         if not self.track.save_crops:
             raise ValueError("track.save_crops must be true: training reads the crops of the store")

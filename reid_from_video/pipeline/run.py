@@ -103,18 +103,28 @@ def _key(stage: Stage, inputs: Inputs, results: dict[str, str]) -> str:
     reads (their keys and main files' content) and the files it reads from outside the run. Paths are not
     part of it: a moved run folder or camera folder with the same content is still done."""
     external = {str(p): tree_fingerprint(p) for p in stage.external(inputs)}
-    run = str(inputs.run)
-    argv = [external.get(a, a.replace(run, "RUN", 1) if a.startswith(run) else a) for a in stage.argv(inputs)]
+    paths = {name: _portable_path(value, inputs.run, external) for name, value in stage.paths(inputs).items()}
     return stage_key(
         {
             "stage": stage.name,
             "version": __version__,
             "config": _portable(config_to_dict(stage.config(inputs)), external),
-            "argv": argv,
+            "inputs": paths,
             "upstream": {name: results[name] for name in stage.upstream},
             "external": sorted(external.values()),
         }
     )
+
+
+def _portable_path(value: Path | str | None, run: Path, external: dict[str, str]) -> str | None:
+    """An input as the key sees it: an external one by its fingerprint, one inside the run relative to it
+    (``RUN/...``), anything else (e.g. the model name ``histogram``) as it is."""
+    if value is None:
+        return None
+    if str(value) in external:
+        return external[str(value)]
+    path = Path(value)
+    return f"RUN/{path.relative_to(run).as_posix()}" if path.is_relative_to(run) else str(value)
 
 
 def _portable(config: Any, external: dict[str, str]) -> Any:
@@ -137,8 +147,8 @@ def _run_stage(stage: Stage, inputs: Inputs, key: str) -> dict[str, Any]:
         shutil.rmtree(folder)
     elif previous.get("status") == "running":
         print("resuming an interrupted run of this stage", flush=True)
-    argv = stage.argv(inputs)
-    print("rfv " + " ".join([stage.name, *argv]), flush=True)
+    shown = {name: value for name, value in stage.paths(inputs).items() if value is not None}
+    print(f"rfv {stage.name} " + " ".join(f"{k}={v}" for k, v in shown.items()), flush=True)
     seconds = float(previous.get("seconds", 0.0)) if previous.get("key") == key else 0.0
 
     def mark(status: str) -> None:
@@ -149,18 +159,10 @@ def _run_stage(stage: Stage, inputs: Inputs, key: str) -> dict[str, Any]:
     mark("running")
     start = time.perf_counter()
     try:
-        _run_command(stage.name, argv, stage.config(inputs))
+        result = stage.call(stage.paths(inputs), folder, stage.config(inputs))
     finally:
         seconds += time.perf_counter() - start  # an interrupted stage's time counts towards its total
         mark("running")
     mark("done")
+    print(result.summary(), flush=True)
     return {"status": "done", "seconds": seconds}
-
-
-def _run_command(name: str, argv: list[str], config: Any) -> None:
-    """The stage's ``rfv`` command with an already resolved config (errors propagate)."""
-    from reid_from_video.cli import build_parser
-    from reid_from_video.commands import COMMANDS
-
-    args = build_parser().parse_args([name, *argv])
-    COMMANDS[name].run(args, config)

@@ -1,7 +1,8 @@
 """The stages of ``rfv run``, in order: what each one reads, runs and writes.
 
-Every stage is the ``rfv`` command of the same name run on ``RUN/<stage>/`` with its section of the
-pipeline config, so a stage's folder is exactly what a user would get from that command by hand.
+Every stage calls the function behind the ``rfv`` command of the same name (``run_track``, ``run_label``,
+...) with typed inputs, ``RUN/<stage>/`` as its folder and its section of the pipeline config, so a stage's
+folder is exactly what a user would get from that command by hand.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reid_from_video.io.results import StageResult
 from reid_from_video.pipeline.config import PipelineConfig
+
+Paths = dict[str, Path | str | None]  # a stage function's inputs by name: files, folders (or a model name)
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,8 @@ class Stage:
     section: str  # attribute of PipelineConfig
     upstream: tuple[str, ...]  # stages whose outputs it reads
     outputs: tuple[str, ...]  # its main files (under its folder): hashed into the keys of later stages
-    argv: Callable[[Inputs], list[str]]  # the command's arguments (no config: given as an object)
+    paths: Callable[[Inputs], Paths]  # the stage function's inputs (its config is given as an object)
+    call: Callable[[Paths, Path, Any], StageResult]  # the stage function: (inputs, its folder, its config)
     external: Callable[[Inputs], list[Path]] = lambda _: []  # inputs outside RUN, fingerprinted
     enabled: Callable[[Inputs], bool] = lambda _: True
     adjust: Callable[[Any, Inputs], None] = lambda section, inputs: None  # fill in what the run knows
@@ -47,17 +52,60 @@ class Stage:
         return section
 
 
+def _path(value: Path | str | None) -> Path:
+    if value is None:
+        raise ValueError("a required stage input is missing")
+    return Path(value)
+
+
+def _track(paths: Paths, out: Path, config: Any) -> StageResult:
+    from reid_from_video.tracking.run import run_track
+
+    return run_track(_path(paths["cameras"]), out, config)
+
+
+def _mot_eval(paths: Paths, out: Path, config: Any) -> StageResult:
+    from reid_from_video.noise.mot_eval import run_mot_eval
+
+    return run_mot_eval(_path(paths["gt"]), _path(paths["results"]), out, config)
+
+
+def _label(paths: Paths, out: Path, config: Any) -> StageResult:
+    from reid_from_video.labels.run import run_label
+
+    return run_label(_path(paths["store"]), out, config, model=paths["model"], gt=paths["gt"])
+
+
+def _train(paths: Paths, out: Path, config: Any) -> StageResult:
+    from reid_from_video import train  # looked up at call time: tests replace train.run_train
+
+    result = train.run_train(_path(paths["data"]), out, config, labels=paths["labels"])
+    if result is None:
+        raise RuntimeError("rfv run trains in one process: run torchrun with rfv train")
+    return result
+
+
+def _evaluate(paths: Paths, out: Path, config: Any) -> StageResult:
+    from reid_from_video.evaluate.evaluation import run_evaluate
+
+    return run_evaluate(_path(paths["data"]), out, config, model=paths["model"])
+
+
+def _export(paths: Paths, out: Path, config: Any) -> StageResult:
+    from reid_from_video.export.pipeline import run_export
+
+    return run_export(_path(paths["checkpoint"]), out, config)
+
+
 def _train_eval_data(section: Any, i: Inputs) -> None:
     """Training scores the untrained network, and then every few epochs, on the held-out set (unless set)."""
     if i.eval_data and not section.eval.data:
         section.eval.data = str(i.eval_data)
 
 
-def _label_argv(i: Inputs) -> list[str]:
-    argv = [str(i.folder("track")), "--out", str(i.folder("label"))]
-    if i.config.label.method == "tmc":
-        argv += ["--model", i.config.label_model]
-    return argv + (["--gt", str(i.gt)] if i.gt else [])
+def _label_paths(i: Inputs) -> Paths:
+    model = i.config.label_model if i.config.label.method == "tmc" else None
+    return {"store": i.folder("track"), "model": model, "gt": i.gt}
 
 
 def _label_model(i: Inputs) -> list[Path]:
@@ -71,7 +119,8 @@ STAGES: tuple[Stage, ...] = (
         "track",
         (),
         ("index.csv",),
-        lambda i: [str(i.cameras), "--out", str(i.folder("track"))],
+        lambda i: {"cameras": i.cameras},
+        _track,
         external=lambda i: [i.cameras],
     ),
     Stage(
@@ -79,7 +128,8 @@ STAGES: tuple[Stage, ...] = (
         "mot_eval",
         ("track",),
         ("summary.json",),
-        lambda i: [str(i.gt), str(i.folder("track") / "mot"), "--out", str(i.folder("mot-eval"))],
+        lambda i: {"gt": i.gt, "results": i.folder("track") / "mot"},
+        _mot_eval,
         external=lambda i: [i.gt] if i.gt else [],
         enabled=lambda i: i.gt is not None,
     ),
@@ -88,7 +138,8 @@ STAGES: tuple[Stage, ...] = (
         "label",
         ("track",),
         ("labels.csv", "sub_tracks.csv"),
-        _label_argv,
+        _label_paths,
+        _label,
         external=lambda i: _label_model(i) + ([i.gt] if i.gt else []),
     ),
     Stage(
@@ -96,10 +147,8 @@ STAGES: tuple[Stage, ...] = (
         "train",
         ("track", "label"),
         ("model.pt",),
-        lambda i: [
-            *[str(i.folder("track")), "--out", str(i.folder("train"))],
-            *["--labels", str(i.folder("label"))],
-        ],
+        lambda i: {"data": i.folder("track"), "labels": i.folder("label")},
+        _train,
         external=lambda i: [i.eval_data] if i.eval_data else [],
         adjust=_train_eval_data,
     ),
@@ -108,10 +157,8 @@ STAGES: tuple[Stage, ...] = (
         "evaluate",
         ("train",),
         ("evaluate.json",),
-        lambda i: [
-            *[str(i.eval_data), "--model", str(i.folder("train") / "model.pt")],
-            *["--out", str(i.folder("evaluate"))],
-        ],
+        lambda i: {"data": i.eval_data, "model": i.folder("train") / "model.pt"},
+        _evaluate,
         external=lambda i: [i.eval_data] if i.eval_data else [],
         enabled=lambda i: i.eval_data is not None,
     ),
@@ -120,12 +167,7 @@ STAGES: tuple[Stage, ...] = (
         "export",
         ("train",),
         ("export.json",),
-        lambda i: [
-            str(i.folder("train") / "model.pt"),
-            "--out",
-            str(i.folder("export")),
-            "--format",
-            i.config.export_format,
-        ],
+        lambda i: {"checkpoint": i.folder("train") / "model.pt"},
+        _export,
     ),
 )

@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from reid_from_video.core.config import section
+from reid_from_video.io.results import JsonObject
+from reid_from_video.report import sections
 from reid_from_video.report.html import Raw, code, note, tag
 from reid_from_video.report.montage import MontageConfig
 
 REPORT_FILE = "report.html"
+T = TypeVar("T")
 
 
 @dataclass
@@ -25,10 +28,41 @@ class Context:
     run: Path
     out_dir: Path
     config: ReportConfig
-    data: dict[str, Any] = field(default_factory=dict)  # stage name -> its reader's result (None: absent)
+    data: dict[str, object] = field(default_factory=dict)  # stage name -> its reader's result (None: absent)
 
-    def stage(self, name: str) -> dict[str, Any] | None:
-        return self.data.get(name)
+    def _stage(self, name: str, kind: type[T]) -> T | None:
+        value = self.data.get(name)
+        return value if isinstance(value, kind) else None
+
+    @property
+    def record(self) -> JsonObject | None:
+        """run.json (see :func:`reid_from_video.report.sections.read_run`)."""
+        value = self.data.get("run")
+        return value if isinstance(value, dict) else None
+
+    @property
+    def track(self) -> sections.TrackStage | None:
+        return self._stage("track", sections.TrackStage)
+
+    @property
+    def mot_eval(self) -> sections.MotEvalStage | None:
+        return self._stage("mot-eval", sections.MotEvalStage)
+
+    @property
+    def label(self) -> sections.LabelStage | None:
+        return self._stage("label", sections.LabelStage)
+
+    @property
+    def train(self) -> sections.TrainStage | None:
+        return self._stage("train", sections.TrainStage)
+
+    @property
+    def evaluate(self) -> sections.EvaluateStage | None:
+        return self._stage("evaluate", sections.EvaluateStage)
+
+    @property
+    def export(self) -> sections.ExportStage | None:
+        return self._stage("export", sections.ExportStage)
 
     def where(self, path: Path, text: str | None = None) -> Raw:
         """A link to a file or folder of the run, relative to the page, showing its path inside the run."""

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reid_from_video.io.results import JsonObject
 from reid_from_video.report.context import Context
 from reid_from_video.report.html import (
     DASH,
@@ -32,7 +33,7 @@ def fmt_sci(value: Any) -> str:
 CARD_FIELDS = ("format", "file", "input_size", "mean", "std", "colour", "feature_dim", "opset", "created")
 
 
-def _card_pairs(model_card: dict[str, Any]) -> list[tuple[str, Any]]:
+def _card_pairs(model_card: JsonObject) -> list[tuple[str, Any]]:
     """The card's main fields; its metrics (%) and training method on one line each."""
     pairs: list[tuple[str, Any]] = [
         (k, v if isinstance(v, str) else json.dumps(v))
@@ -55,28 +56,27 @@ def _card_pairs(model_card: dict[str, Any]) -> list[tuple[str, Any]]:
 def render_export(ctx: Context) -> list[Any]:
     """export/: export.json (per format: file, size, parity with the PyTorch network), the files, and each
     model card (<model file>.json)."""
-    export = ctx.stage("export")
+    export = ctx.export
     if export is None:
         return [ctx.absent("export", "no exported model (ONNX / TorchScript and their model cards)")]
-    folder = export["folder"]
-    if not export["files"]:
+    folder = export.folder
+    if not export.files:
         return [note(f"{folder} is empty: the export did not finish")]
     out: list[Any] = []
-    summary = export["summary"]
+    summary = export.result
     if summary is not None:
         rows = []
-        for name, entry in (summary.get("formats") or {}).items():
-            parity = entry.get("parity") or {}
-            file = Path(str(entry.get("file", "")))
+        for name, entry in summary.formats.items():
+            file = Path(entry.file)
             link = ctx.where(folder / file.name, file.name) if (folder / file.name).is_file() else file.name
             rows.append(
                 [
                     name,
                     link,
-                    size(entry.get("bytes")),
-                    fmt(parity.get("min_cosine"), 6),
-                    fmt_sci(parity.get("max_abs_diff")),
-                    seconds(entry.get("export_seconds")),
+                    size(entry.bytes),
+                    fmt(entry.parity.min_cosine, 6),
+                    fmt_sci(entry.parity.max_abs_diff),
+                    seconds(entry.export_seconds),
                 ]
             )
         out.append(
@@ -89,15 +89,15 @@ def render_export(ctx: Context) -> list[Any]:
         out.append(
             key_values(
                 [
-                    ("from", summary.get("checkpoint", DASH)),
-                    ("parity checked on", summary.get("parity_crops", DASH)),
+                    ("from", summary.checkpoint or DASH),
+                    ("parity checked on", summary.parity_crops or DASH),
                     ("summary", ctx.where(folder / "export.json")),
                 ]
             )
         )
     else:
         out.append(note(f"{folder / 'export.json'} not found: the export did not finish", "info"))
-    for name, model_card in export["cards"].items():
+    for name, model_card in export.cards.items():
         whole = tag(
             "details", join([tag("summary", "the whole card"), tag("pre", json.dumps(model_card, indent=2))])
         )
@@ -106,7 +106,7 @@ def render_export(ctx: Context) -> list[Any]:
             key_values(_card_pairs(model_card)),
             whole,
         ]
-    other = [(n, b) for n, b in export["files"] if n not in export["cards"] and n != "export.json"]
+    other = [(n, b) for n, b in export.files if n not in export.cards and n != "export.json"]
     if other:
         out += [
             tag("h3", "files"),

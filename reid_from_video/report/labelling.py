@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from reid_from_video.labels.result import LabelQuality, LabelScores
 from reid_from_video.report import charts
 from reid_from_video.report.context import Context
 from reid_from_video.report.html import (
@@ -32,55 +33,54 @@ METHODS = {"sstt": "TAUDL sparse space-time sampling (sstt)", "tmc": "TMC isolat
 def render_labels(ctx: Context) -> list[Any]:
     """label/label_report.json (method, counts, association or SSTT duplication, quality) and labels.csv
     (tracklets per label)."""
-    label = ctx.stage("label")
+    label = ctx.label
     if label is None:
         return [ctx.absent("label", "no training labels (rfv label) in this run")]
-    folder, report = label["folder"], label["report"]
+    folder, report = label.folder, label.result
     out: list[Any] = []
     if report is None:
         out.append(note(f"{folder / 'label_report.json'} not found: labelling did not finish"))
     else:
         pairs = [
-            ("method", METHODS.get(report.get("method"), report.get("method"))),
-            ("labels", count(report.get("labels"))),
-            ("tracklets in the store", count(report.get("tracklets"))),
-            ("crops (index rows)", count(report.get("index_rows"))),
-            ("time", seconds(report.get("seconds"))),
+            ("method", METHODS.get(report.method, report.method)),
+            ("labels", count(report.labels)),
+            ("tracklets in the store", count(report.tracklets)),
+            ("crops (index rows)", count(report.index_rows)),
+            ("time", seconds(report.seconds)),
         ]
-        if association := report.get("association"):
-            clusters, left = count(association.get("clusters")), count(association.get("unclustered"))
+        if (association := report.association) is not None:
+            clusters, left = count(association.clusters), count(association.unclustered)
             pairs.append(
                 (
                     "association",
-                    f"eps {fmt(association.get('eps'), 4)}, {clusters} clusters, "
-                    f"{left} sub-tracklets un-clustered",
+                    f"eps {fmt(association.eps, 4)}, {clusters} clusters, {left} sub-tracklets un-clustered",
                 )
             )
-        if duplication := report.get("duplication"):
+        if (duplication := report.duplication) is not None:
             pairs.append(
                 (
                     "per-camera duplication",
-                    f"{pct(duplication.get('rate'))} of labels, "
-                    f"{pct(duplication.get('identity_rate'))} of (camera, identity) pairs",
+                    f"{pct(duplication.rate)} of labels, "
+                    f"{pct(duplication.identity_rate)} of (camera, identity) pairs",
                 )
             )
         out.append(key_values(pairs))
-        out += _quality(report.get("quality") or {})
-        if sweep := report.get("duplication_sweep") or []:
-            rows = [[fmt(r.get("period_s"), 1), count(r.get("labels")), pct(r.get("rate"))] for r in sweep]
+        out += _quality(report.quality)
+        if sweep := report.duplication_sweep or ():
+            rows = [[fmt(r.period_s, 1), count(r.labels), pct(r.rate)] for r in sweep]
             out += [
                 tag("h3", "SSTT: duplication against the sampling period P"),
                 table(["P (s)", "labels", "duplicated labels"], rows),
             ]
-    if per_label := label["units_per_label"]:
+    if per_label := label.units_per_label:
         sizes: dict[int, int] = {}
         for units in per_label.values():
             sizes[units] = sizes.get(units, 0) + 1
-        unit = "sub-tracklets" if label["sub_tracks_file"] else "tracklets"
+        unit = "sub-tracklets" if label.sub_tracks_file else "tracklets"
         chart = charts.histogram_chart({"labels": dict(sorted(sizes.items()))}, f"{unit} per label", unit)
         out.append(figures(image(chart, f"{unit} per label")))
-    files = [("labels", ctx.where(folder / "labels.csv") if label["labels_file"] else "absent")]
-    if label["sub_tracks_file"]:
+    files = [("labels", ctx.where(folder / "labels.csv") if label.labels_file else "absent")]
+    if label.sub_tracks_file:
         files.append(("sub-tracklets", ctx.where(folder / "sub_tracks.csv")))
     if report is not None:
         files.append(("report", ctx.where(folder / "label_report.json")))
@@ -88,8 +88,8 @@ def render_labels(ctx: Context) -> list[Any]:
     return out
 
 
-def _quality(quality: dict[str, Any]) -> list[Any]:
-    if not quality.get("ground_truth"):
+def _quality(quality: LabelQuality) -> list[Any]:
+    if not quality.ground_truth:
         return [
             note(
                 "label quality not measured: the tracklets have no ground-truth identities (rfv label "
@@ -98,25 +98,24 @@ def _quality(quality: dict[str, Any]) -> list[Any]:
             )
         ]
     rows = []
-    for name, key in (("input tracklets", "tracklets_in"), ("after isolation", "after_isolation")):
-        if part := quality.get(key):
+    parts = (("input tracklets", quality.tracklets_in), ("after isolation", quality.after_isolation))
+    for name, part in parts:
+        if part is not None:
             rows.append(
                 [
                     name,
-                    count(part.get("tracklets")),
-                    fmt(part.get("rsw"), 3),
-                    fmt(part.get("rfm"), 3),
-                    fmt(part.get("noise_ratio_pct"), 2),
-                    count(part.get("frames_dropped")),
+                    count(part.tracklets),
+                    fmt(part.rsw, 3),
+                    fmt(part.rfm, 3),
+                    fmt(part.noise_ratio_pct, 2),
+                    count(part.frames_dropped),
                 ]
             )
     out: list[Any] = [tag("h3", "Label quality against ground truth")]
     if rows:
         out.append(table(["", "tracklets", "rSW", "rFM", "noise %", "frames dropped"], rows))
-    s = quality.get("labels") or {}
-    labelled = (
-        f"{count(s.get('frames_labelled'))} of {count(s.get('frames'))} ({pct(s.get('labelled_share'))})"
-    )
+    s = quality.labels or LabelScores()
+    labelled = f"{count(s.frames_labelled)} of {count(s.frames)} ({pct(s.labelled_share)})"
     headers = [
         "labels",
         "identities",
@@ -128,11 +127,11 @@ def _quality(quality: dict[str, Any]) -> list[Any]:
         "ARI",
     ]
     row = [
-        count(s.get("labels")),
-        count(s.get("identities")),
-        count(s.get("identities_labelled")),
+        count(s.labels),
+        count(s.identities),
+        count(s.identities_labelled),
         labelled,
-        *(fmt(s.get(k), 3) for k in ("purity", "pure_share", "nmi", "ari")),
+        *(fmt(v, 3) for v in (s.purity, s.pure_share, s.nmi, s.ari)),
     ]
     out.append(table(headers, [row], numeric_from=0))
     out.append(
@@ -148,13 +147,13 @@ def _quality(quality: dict[str, Any]) -> list[Any]:
 
 def render_montage(ctx: Context) -> list[Any]:
     """A few labels, a few (sub-)tracklets each, a few crops of each, read from the store in track/."""
-    track, label = ctx.stage("track"), ctx.stage("label")
+    track, label = ctx.track, ctx.label
     if track is None:
         return [ctx.absent("track", "no tracklet store, no crops to show")]
-    store = track["folder"]
-    if not track["index"]:
+    store = track.folder
+    if not track.index:
         return [note(f"{store / 'index.csv'} not found: no tracklet index")]
-    labels_dir = label["folder"] if label is not None and label["labels_file"] else None
+    labels_dir = label.folder if label is not None and label.labels_file else None
     m = ctx.config.montage
     samples = sample_tracklets(store, labels_dir, m)
     if not samples:

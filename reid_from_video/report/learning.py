@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reid_from_video.evaluate.result import EvaluateResult
 from reid_from_video.report import charts
 from reid_from_video.report.context import Context
 from reid_from_video.report.html import (
@@ -24,22 +25,23 @@ from reid_from_video.report.html import (
     table,
     tag,
 )
-from reid_from_video.report.sections import MAIN_RESULT
+from reid_from_video.report.sections import MAIN_RESULT, Row, TrainStage
 
 CMC_RANKS = 20
 RANKS = (1, 5, 10, CMC_RANKS)
 
 
-def before_after(train: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+def before_after(train: TrainStage | None) -> tuple[Row | None, Row | None]:
     """The first and last evaluated rows of train/epochs.csv (epoch 0: the untrained network), in %; the
     first is None unless there are two (training evaluated only at the end, or not at all)."""
-    evaluated = [r for r in (train or {}).get("epochs") or [] if number(r.get("mAP")) is not None]
+    epochs = (train.epochs if train is not None else None) or []
+    evaluated = [r for r in epochs if number(r.get("mAP")) is not None]
     if not evaluated:
         return None, None
     return (evaluated[0] if len(evaluated) > 1 else None), evaluated[-1]
 
 
-def improvement_cards(before: dict[str, Any], after: dict[str, Any]) -> list[Raw]:
+def improvement_cards(before: Row, after: Row) -> list[Raw]:
     """mAP and rank-1, untrained -> trained, with the change in points."""
     cards = []
     for key, name in (("mAP", "mAP %"), ("rank1", "rank-1 %")):
@@ -48,19 +50,19 @@ def improvement_cards(before: dict[str, Any], after: dict[str, Any]) -> list[Raw
     return cards
 
 
-def _numeric_columns(rows: list[dict[str, Any]], prefix: str = "") -> list[str]:
+def _numeric_columns(rows: list[Row], prefix: str = "") -> list[str]:
     """Columns starting with ``prefix`` with a number in some row (epoch, step and lr left out)."""
     columns = dict.fromkeys(k for row in rows for k in row if k.startswith(prefix))
     skip = ("epoch", "step", "lr")
     return [c for c in columns if c not in skip and any(number(r.get(c)) is not None for r in rows)]
 
 
-def _series(rows: list[dict[str, Any]], key: str, name: str, **style: Any) -> charts.Series:
+def _series(rows: list[Row], key: str, name: str, **style: Any) -> charts.Series:
     points = [(r["epoch"], number(r.get(key))) for r in rows if number(r.get(key)) is not None]
     return charts.Series(name, [x for x, _ in points], [y for _, y in points], **style)
 
 
-def _step_chart(steps: list[dict[str, Any]]) -> Raw:
+def _step_chart(steps: list[Row]) -> Raw:
     x = list(range(1, len(steps) + 1))
     boundaries = [i + 0.5 for i in range(1, len(steps)) if steps[i].get("epoch") != steps[i - 1].get("epoch")]
 
@@ -74,7 +76,7 @@ def _step_chart(steps: list[dict[str, Any]]) -> Raw:
     return image(charts.line_chart(series, title, "batch", "loss", vlines=boundaries), "loss per batch")
 
 
-def _epoch_table(epochs: list[dict[str, Any]]) -> Raw:
+def _epoch_table(epochs: list[Row]) -> Raw:
     columns = [
         ("epoch", "epoch", 0),
         ("loss_loss", "loss", 4),
@@ -89,7 +91,7 @@ def _epoch_table(epochs: list[dict[str, Any]]) -> Raw:
     ]
     present = [c for c in columns if any(c[0] in r for r in epochs)]
 
-    def cell(row: dict[str, Any], key: str, digits: int | None) -> str:
+    def cell(row: Row, key: str, digits: int | None) -> str:
         value = number(row.get(key))
         return DASH if value is None else f"{value:g}" if digits is None else fmt(value, digits)
 
@@ -100,28 +102,28 @@ def _epoch_table(epochs: list[dict[str, Any]]) -> Raw:
 def render_training(ctx: Context) -> list[Any]:
     """train/: train_report.json, the loss per batch (steps.csv) and per epoch, mAP / rank-1 per epoch
     (epochs.csv), the table of epochs."""
-    train = ctx.stage("train")
+    train = ctx.train
     if train is None:
         return [ctx.absent("train", "no training (rfv train) in this run")]
-    folder, report, epochs, steps = train["folder"], train["report"], train["epochs"], train["steps"]
+    folder, report, epochs, steps = train.folder, train.result, train.epochs, train.steps
     if report is None and not epochs and not steps:
         return [note(f"nothing in {folder} yet: training has not finished an epoch, or was stopped before")]
     out: list[Any] = []
     if report is None:
         out.append(note(f"{folder / 'train_report.json'} not found: training did not finish (curves so far)"))
     else:
-        sizes = " / ".join(count(report.get(k)) for k in ("frames", "units", "cameras"))
+        sizes = " / ".join(count(n) for n in (report.frames, report.units, report.cameras))
         out.append(
             key_values(
                 [
-                    ("method", report.get("method")),
-                    ("data", report.get("data")),
+                    ("method", report.method),
+                    ("data", report.data),
                     ("images / tracklets / cameras", sizes),
-                    ("device", f"{report.get('device')} ({count(report.get('processes'))} process(es))"),
-                    ("epochs", count(report.get("epochs"))),
-                    ("time", seconds(report.get("seconds"))),
-                    ("images / s", fmt(report.get("images_per_s"), 0)),
-                    ("final loss", fmt(report.get("final_loss"), 4)),
+                    ("device", f"{report.device} ({count(report.processes)} process(es))"),
+                    ("epochs", count(report.epochs)),
+                    ("time", seconds(report.seconds)),
+                    ("images / s", fmt(report.images_per_s, 0)),
+                    ("final loss", fmt(report.final_loss, 4)),
                 ]
             )
         )
@@ -161,30 +163,30 @@ def render_training(ctx: Context) -> list[Any]:
     return out
 
 
-def _result_row(name: str, result: dict[str, Any]) -> list[Any]:
+def _rank(result: EvaluateResult, k: int) -> float | None:
+    """The CMC at rank ``k`` (a fraction): as reported, or from the curve for a rank the config left out."""
+    value = result.rank(k)
+    return result.cmc[k - 1] if value is None and len(result.cmc) >= k else value
+
+
+def _result_row(name: str, result: EvaluateResult) -> list[Any]:
     """A row of the comparison table from an evaluate.json (fractions: shown in %)."""
-    values = {
-        k: 100 * v for k in ("mAP", *(f"rank{r}" for r in RANKS)) if (v := number(result.get(k))) is not None
-    }
-    cmc = result.get("cmc") or []
-    for r in RANKS:  # ranks the config did not report, from the curve
-        if f"rank{r}" not in values and len(cmc) >= r and (v := number(cmc[r - 1])) is not None:
-            values[f"rank{r}"] = 100 * v
     folder = "evaluate" if name == MAIN_RESULT else f"evaluate/{name}"
     where = f"rfv evaluate ({folder}/evaluate.json)"
-    return [name, where, fmt(values.get("mAP")), *(fmt(values.get(f"rank{k}")) for k in RANKS)]
+    ranks = [_rank(result, k) for k in RANKS]
+    return [name, where, fmt(100 * result.mAP), *(fmt(None if v is None else 100 * v) for v in ranks)]
 
 
-def _cmc_chart(results: dict[str, dict[str, Any]], before: Any, after: Any) -> Raw | None:
+def _cmc_chart(results: dict[str, EvaluateResult], before: Row | None, after: Row | None) -> Raw | None:
     curves = [
         charts.Series(
             name,
-            list(range(1, len(r["cmc"][:CMC_RANKS]) + 1)),
-            [100 * v if (v := number(x)) is not None else float("nan") for x in r["cmc"][:CMC_RANKS]],
+            list(range(1, len(r.cmc[:CMC_RANKS]) + 1)),
+            [100 * v for v in r.cmc[:CMC_RANKS]],
             marker="o",
         )
         for name, r in results.items()
-        if r.get("cmc")
+        if r.cmc
     ]
     for name, row in (
         ("untrained (training's evaluation)", before),
@@ -201,14 +203,16 @@ def _cmc_chart(results: dict[str, dict[str, Any]], before: Any, after: Any) -> R
     return image(chart, "CMC curve")
 
 
-def _comparison_chart(results: dict[str, dict[str, Any]], before: Any, after: Any) -> Raw | None:
+def _comparison_chart(
+    results: dict[str, EvaluateResult], before: Row | None, after: Row | None
+) -> Raw | None:
     keys = ["mAP", "rank1", "rank5", "rank10"]
     series: dict[str, list[float | None]] = {}
     if before is not None and after is not None:
         series["untrained"] = [number(before.get(k)) for k in keys]
         series["trained"] = [number(after.get(k)) for k in keys]
-    if MAIN_RESULT in results:
-        scaled = [number(results[MAIN_RESULT].get(k)) for k in keys]
+    if (main := results.get(MAIN_RESULT)) is not None:
+        scaled = [main.mAP, *(main.rank(k) for k in (1, 5, 10))]
         series["trained (rfv evaluate)"] = [None if v is None else 100 * v for v in scaled]
     if not series:
         return None
@@ -221,13 +225,13 @@ def _comparison_chart(results: dict[str, dict[str, Any]], before: Any, after: An
 def render_evaluation(ctx: Context) -> list[Any]:
     """The learned model against the untrained network: train/epochs.csv's first and last evaluations
     (epoch 0 = untrained) and evaluate/evaluate.json (mAP, ranks, the CMC curve)."""
-    before, after = before_after(ctx.stage("train"))
-    evaluate = ctx.stage("evaluate")
-    results = (evaluate or {}).get("results") or {}
+    before, after = before_after(ctx.train)
+    evaluate = ctx.evaluate
+    results = evaluate.results if evaluate is not None else {}
     if after is None and not results:
         if evaluate is None:
             return [ctx.absent("evaluate", "the model was not evaluated, and training logged no evaluation")]
-        return [note(f"no evaluate.json in {evaluate['folder']}, and training logged no evaluation")]
+        return [note(f"no evaluate.json in {evaluate.folder}, and training logged no evaluation")]
     out: list[Any] = []
     rows = []
     if before is not None and after is not None:
@@ -244,16 +248,16 @@ def render_evaluation(ctx: Context) -> list[Any]:
     plots = [p for p in (_cmc_chart(results, before, after), _comparison_chart(results, before, after)) if p]
     out.append(figures(*plots))
     for name, result in results.items():
-        queries = f"{count(result.get('queries'))} ({count(result.get('valid_queries'))} valid)"
+        queries = f"{count(result.queries)} ({count(result.valid_queries)} valid)"
         out.append(tag("h3", f"{name}: evaluation data"))
         out.append(
             key_values(
                 [
-                    ("data", result.get("source")),
+                    ("data", result.source),
                     ("queries", queries),
-                    ("gallery tracklets", count(result.get("gallery"))),
-                    ("distance", result.get("metric")),
-                    ("model", result.get("model", DASH)),
+                    ("gallery tracklets", count(result.gallery)),
+                    ("distance", result.metric),
+                    ("model", result.model or DASH),
                 ]
             )
         )

@@ -36,7 +36,7 @@ from reid_from_video.report.tracking import render_mot, render_track
 log = logging.getLogger(__name__)
 
 TITLE = "reid_from_video run report"
-READERS: dict[str, Callable[[Path], dict[str, Any] | None]] = {
+READERS: dict[str, Callable[[Path], object]] = {
     "run": sections.read_run,
     "track": sections.read_track,
     "mot-eval": sections.read_mot_eval,
@@ -73,8 +73,8 @@ def _error_section(anchor: str, title: str, errors: list[Exception]) -> Raw:
     return tag("section", join([tag("h2", title), *notes]), id=anchor)
 
 
-def _read_all(run: Path) -> tuple[dict[str, Any], dict[str, Exception]]:
-    data: dict[str, Any] = {}
+def _read_all(run: Path) -> tuple[dict[str, object], dict[str, Exception]]:
+    data: dict[str, object] = {}
     errors: dict[str, Exception] = {}
     for name, reader in READERS.items():
         try:

@@ -1,6 +1,7 @@
-"""Readers of a run folder, one per stage: each returns plain data (dicts, lists, numbers, strings) or None
-when the stage's folder is absent, and raises :class:`~reid_from_video.core.errors.InputError` naming the file
-when a file is there but unreadable.
+"""Readers of a run folder, one per stage: each returns the stage's typed result (read through its class,
+e.g. :class:`~reid_from_video.tracking.result.TrackResult`) with what else the report shows of the folder,
+or None when the stage's folder is absent, and raises
+:class:`~reid_from_video.core.errors.InputError` naming the file when a file is there but unreadable.
 
 The run layout (``rfv run CAMERA_FOLDER --out RUN``; every stage folder is what that stage's own command
 writes with ``--out RUN/<stage>``)::
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +29,16 @@ import pandas as pd
 
 from reid_from_video.core.errors import InputError
 from reid_from_video.core.layout import RUN_FILE, stage_dir
+from reid_from_video.evaluate.result import EvaluateResult
+from reid_from_video.export.result import ExportResult
+from reid_from_video.io.results import JsonObject, read_object
+from reid_from_video.labels.result import LabelResult
+from reid_from_video.noise.result import MotEvalResult
 from reid_from_video.report.html import number
+from reid_from_video.tracking.result import TrackResult
+from reid_from_video.train.result import TrainResult
 
+Row = dict[str, Any]  # a row of a CSV log: column -> value
 MAIN_RESULT = "trained model"  # the name of evaluate/evaluate.json; evaluate/<name>/evaluate.json: <name>
 
 
@@ -48,15 +58,8 @@ def read_table(path: Path) -> pd.DataFrame:
         raise InputError(path, f"cannot read the table: {error}") from None
 
 
-def _mapping(path: Path) -> dict[str, Any]:
-    data = read_json(path)
-    if not isinstance(data, dict):
-        raise InputError(path, f"expected a JSON object, found {type(data).__name__}")
-    return data
-
-
-def _optional(path: Path) -> dict[str, Any] | None:
-    return _mapping(path) if path.is_file() else None
+def _optional(path: Path) -> JsonObject | None:
+    return read_object(path) if path.is_file() else None
 
 
 def read_run(run: Path) -> dict[str, Any] | None:
@@ -75,44 +78,75 @@ def read_run(run: Path) -> dict[str, Any] | None:
     return data
 
 
-def read_track(run: Path) -> dict[str, Any] | None:
-    """RUN/track/summary.json: per camera frames, detections, boxes, tracks, crops, seconds and the seconds
-    of each tracking step; with which of index.csv and mot/ exist."""
+@dataclass(frozen=True)
+class TrackStage:
+    folder: Path
+    result: TrackResult | None  # None: summary.json absent (tracking did not finish)
+    index: bool  # index.csv is there
+    mot_files: list[str]
+
+
+@dataclass(frozen=True)
+class MotEvalStage:
+    folder: Path
+    result: MotEvalResult
+
+
+@dataclass(frozen=True)
+class LabelStage:
+    folder: Path
+    result: LabelResult | None
+    labels_file: bool
+    sub_tracks_file: bool
+    units_per_label: dict[int, int]  # label -> (sub-)tracklets
+
+
+@dataclass(frozen=True)
+class TrainStage:
+    folder: Path
+    result: TrainResult | None
+    epochs: list[Row] | None  # epochs.csv rows without their empty cells
+    steps: list[Row] | None  # steps.csv rows
+
+
+@dataclass(frozen=True)
+class EvaluateStage:
+    folder: Path
+    results: dict[str, EvaluateResult]  # MAIN_RESULT, and further models by their sub-folder
+
+
+@dataclass(frozen=True)
+class ExportStage:
+    folder: Path
+    result: ExportResult | None
+    files: list[tuple[str, int]]  # (name, bytes)
+    cards: dict[str, JsonObject]  # model file card name -> the model card
+
+
+def read_track(run: Path) -> TrackStage | None:
+    """RUN/track/summary.json (:class:`TrackResult`), with which of index.csv and mot/ exist."""
     folder = stage_dir(run, "track")
     if not folder.is_dir():
         return None
-    summary = _optional(folder / "summary.json")
     mot = folder / "mot"
-    return {
-        "folder": folder,
-        "summary": summary,
-        "index": (folder / "index.csv").is_file(),
-        "mot_files": sorted(p.name for p in mot.glob("*.txt")) if mot.is_dir() else [],
-    }
+    mot_files = sorted(p.name for p in mot.glob("*.txt")) if mot.is_dir() else []
+    return TrackStage(folder, TrackResult.read_optional(folder), (folder / "index.csv").is_file(), mot_files)
 
 
-def read_mot_eval(run: Path) -> dict[str, Any] | None:
-    """RUN/mot-eval/summary.json: {"sequences": {name: {clear, hota, noise, input}}, "COMBINED": {...},
-    "warnings": [...], "warning_counts": {...}}."""
+def read_mot_eval(run: Path) -> MotEvalStage | None:
+    """RUN/mot-eval/summary.json (:class:`MotEvalResult`)."""
     folder = stage_dir(run, "mot-eval")
     if not folder.is_dir():
         return None
-    path = folder / "summary.json"
-    if not path.is_file():
-        raise InputError(path, "not found: mot-eval did not finish")
-    summary = _mapping(path)
-    if not isinstance(summary.get("sequences"), dict):
-        raise InputError(path, "no 'sequences' object: not an rfv mot-eval summary")
-    return {"folder": folder, "summary": summary}
+    return MotEvalStage(folder, MotEvalResult.read(folder))
 
 
-def read_label(run: Path) -> dict[str, Any] | None:
-    """RUN/label/: label_report.json (method, labels, tracklets, index_rows, association or duplication,
-    quality) and labels.csv (camera, track[, sub_track], label: the tracklets per label)."""
+def read_label(run: Path) -> LabelStage | None:
+    """RUN/label/: label_report.json (:class:`LabelResult`) and labels.csv (camera, track[, sub_track],
+    label: the tracklets per label)."""
     folder = stage_dir(run, "label")
     if not folder.is_dir():
         return None
-    report = _optional(folder / "label_report.json")
     units_per_label: dict[int, int] = {}
     labels_path = folder / "labels.csv"
     if labels_path.is_file():
@@ -120,70 +154,59 @@ def read_label(run: Path) -> dict[str, Any] | None:
         if "label" not in labels.columns:
             raise InputError(labels_path, "no 'label' column")
         units_per_label = {int(k): int(v) for k, v in labels.groupby("label").size().items()}
-    return {
-        "folder": folder,
-        "report": report,
-        "labels_file": labels_path.is_file(),
-        "sub_tracks_file": (folder / "sub_tracks.csv").is_file(),
-        "units_per_label": units_per_label,
-    }
+    return LabelStage(
+        folder,
+        LabelResult.read_optional(folder),
+        labels_path.is_file(),
+        (folder / "sub_tracks.csv").is_file(),
+        units_per_label,
+    )
 
 
-def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+def _records(table: pd.DataFrame) -> list[Row]:
     return [
         {k: v for k, v in row.items() if not (isinstance(v, float) and math.isnan(v))}
         for row in table.to_dict(orient="records")
     ]
 
 
-def read_train(run: Path) -> dict[str, Any] | None:
-    """RUN/train/: train_report.json (method, data, epochs, seconds, images_per_s, final_loss, before /
-    after {epoch, mAP, rank1} in %), epochs.csv (epoch, mAP, rank1, rank5, rank10 in %, loss_* means, lr,
-    seconds; epoch 0 = the untrained network) and steps.csv (epoch, step, lr, loss and one column per loss
-    term). Rows as dicts without the empty cells."""
+def read_train(run: Path) -> TrainStage | None:
+    """RUN/train/: train_report.json (:class:`TrainResult`), epochs.csv (epoch, mAP, rank1, rank5, rank10 in
+    %, loss_* means, lr, seconds; epoch 0 = the untrained network) and steps.csv (epoch, step, lr, loss and
+    one column per loss term)."""
     folder = stage_dir(run, "train")
     if not folder.is_dir():
         return None
-    out: dict[str, Any] = {"folder": folder, "report": _optional(folder / "train_report.json")}
+    tables = {}
     for name in ("epochs", "steps"):
         path = folder / f"{name}.csv"
-        out[name] = _records(read_table(path)) if path.is_file() else None
-    return out
+        tables[name] = _records(read_table(path)) if path.is_file() else None
+    return TrainStage(folder, TrainResult.read_optional(folder), tables["epochs"], tables["steps"])
 
 
-def read_evaluate(run: Path) -> dict[str, Any] | None:
-    """RUN/evaluate/evaluate.json (source, queries, gallery, mAP and rank* as fractions, cmc: the CMC
-    curve as fractions from rank 1) and any RUN/evaluate/*/evaluate.json, keyed by their folder name."""
+def read_evaluate(run: Path) -> EvaluateStage | None:
+    """RUN/evaluate/evaluate.json (:class:`EvaluateResult`) and any RUN/evaluate/*/evaluate.json, keyed by
+    their folder name."""
     folder = stage_dir(run, "evaluate")
     if not folder.is_dir():
         return None
-    results: dict[str, dict[str, Any]] = {}
-    main = folder / "evaluate.json"
-    if main.is_file():
-        results[MAIN_RESULT] = _mapping(main)
-    for path in sorted(folder.glob("*/evaluate.json")):
-        results[path.parent.name] = _mapping(path)
-    for name, result in results.items():
-        if not isinstance(result.get("cmc", []), list) or number(result.get("mAP")) is None:
-            raise InputError(
-                folder / ("" if name == MAIN_RESULT else name) / "evaluate.json",
-                "no mAP or no cmc list: not an rfv evaluate result",
-            )
-    return {"folder": folder, "results": results}
+    results: dict[str, EvaluateResult] = {}
+    if (folder / EvaluateResult.FILE).is_file():
+        results[MAIN_RESULT] = EvaluateResult.read(folder)
+    for path in sorted(folder.glob(f"*/{EvaluateResult.FILE}")):
+        results[path.parent.name] = EvaluateResult.read(path.parent)
+    return EvaluateStage(folder, results)
 
 
-def read_export(run: Path) -> dict[str, Any] | None:
-    """RUN/export/: export.json ({"checkpoint", "parity_crops", "formats": {format: {"file", "card", "bytes",
-    "export_seconds", "parity": {"min_cosine", "max_abs_diff", ...}}}}), the files (name, bytes) and each
-    model card ``<model file>.json`` (input_size, mean, std, colour, feature_dim, format, metrics, ...)."""
+def read_export(run: Path) -> ExportStage | None:
+    """RUN/export/: export.json (:class:`ExportResult`), the files (name, bytes) and each model card
+    ``<model file>.json`` (input_size, mean, std, colour, feature_dim, format, metrics, ...)."""
     folder = stage_dir(run, "export")
     if not folder.is_dir():
         return None
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     models = (".onnx", ".pt", ".ts", ".torchscript")
-    cards = {p.name: _mapping(p) for p in files if p.suffix == ".json" and p.with_suffix("").suffix in models}
-    summary = _optional(folder / "export.json")
-    if summary is not None and not isinstance(summary.get("formats", {}), dict):
-        raise InputError(folder / "export.json", "'formats' must be an object")
-    files_and_sizes = [(p.name, p.stat().st_size) for p in files]
-    return {"folder": folder, "summary": summary, "files": files_and_sizes, "cards": cards}
+    is_card = [p.suffix == ".json" and p.with_suffix("").suffix in models for p in files]
+    cards = {p.name: read_object(p) for p, card in zip(files, is_card, strict=True) if card}
+    sizes = [(p.name, p.stat().st_size) for p in files]
+    return ExportStage(folder, ExportResult.read_optional(folder), sizes, cards)

@@ -41,7 +41,7 @@ def stage_rows(ctx: Context) -> list[tuple[str, str, float | None]]:
     from their stage.json (``rfv run`` writes one in each stage folder) or, without one, ``present`` with
     the time of their own files, or ``absent``. A stage not run has no time."""
     rows: list[tuple[str, str, float | None]] = []
-    for stage in (ctx.stage("run") or {}).get("stages", []):
+    for stage in (ctx.record or {}).get("stages", []):
         state, secs = stage["status"], stage["seconds"]
         # run.json is written between stages: a stage running now (or stopped by a kill) is "not run"
         # there, and "running" in its own stage.json.
@@ -64,27 +64,28 @@ def stage_rows(ctx: Context) -> list[tuple[str, str, float | None]]:
 
 def _own_seconds(ctx: Context, stage: str) -> float | None:
     """The time a stage records in its own files: track (summary totals), label and train (their reports)."""
-    data = ctx.stage(stage) or {}
-    if stage == "track":
-        return number(((data.get("summary") or {}).get("totals") or {}).get("seconds"))
-    if stage in ("label", "train"):
-        return number((data.get("report") or {}).get("seconds"))
+    if stage == "track" and ctx.track is not None and ctx.track.result is not None:
+        return ctx.track.result.totals.seconds
+    if stage == "label" and ctx.label is not None and ctx.label.result is not None:
+        return ctx.label.result.seconds
+    if stage == "train" and ctx.train is not None and ctx.train.result is not None:
+        return ctx.train.result.seconds
     return None
 
 
 def _headline(ctx: Context) -> list[Raw]:
     cards = []
-    if mot := ctx.stage("mot-eval"):
-        combined = mot["summary"].get("COMBINED", {})
-        cards.append(card("MOTA, all cameras", pct(combined.get("clear", {}).get("mota"))))
-        noise = combined.get("noise", {})
-        cards.append(card("rFM / rSW", f"{fmt(noise.get('rfm'), 2)} / {fmt(noise.get('rsw'), 2)}"))
-    if report := (ctx.stage("label") or {}).get("report"):
-        cards.append(card("training labels", count(report.get("labels"))))
-        if scores := (report.get("quality") or {}).get("labels"):
-            purity, ari = fmt(scores.get("purity"), 2), fmt(scores.get("ari"), 2)
+    if (mot := ctx.mot_eval) is not None:
+        combined = mot.result.combined
+        cards.append(card("MOTA, all cameras", pct(combined.clear.get("mota"))))
+        noise = combined.noise
+        cards.append(card("rFM / rSW", f"{fmt(noise.rfm, 2)} / {fmt(noise.rsw, 2)}"))
+    if (label := ctx.label) is not None and (report := label.result) is not None:
+        cards.append(card("training labels", count(report.labels)))
+        if (scores := report.quality.labels) is not None:
+            purity, ari = fmt(scores.purity, 2), fmt(scores.ari, 2)
             cards.append(card("label purity / ARI", f"{purity} / {ari}"))
-    before, after = before_after(ctx.stage("train"))
+    before, after = before_after(ctx.train)
     if before is not None and after is not None:
         cards += improvement_cards(before, after)
     return cards
@@ -92,14 +93,14 @@ def _headline(ctx: Context) -> list[Raw]:
 
 def render_summary(ctx: Context) -> list[Any]:
     """run.json (camera folder, stages, config), the cameras tracked and the headline figures."""
-    run = ctx.stage("run")
-    track_summary = (ctx.stage("track") or {}).get("summary") or {}
-    camera_folder = (run or {}).get("camera_folder") or track_summary.get("input")
+    run = ctx.record
+    tracked = ctx.track.result if ctx.track is not None else None
+    camera_folder = (run or {}).get("camera_folder") or (tracked.input if tracked is not None else None)
     pairs: list[tuple[Any, Any]] = [
         ("run folder", code(ctx.run)),
         ("camera folder", code(camera_folder) if camera_folder else DASH),
     ]
-    if cameras := [str(c.get("camera")) for c in track_summary.get("cameras", [])]:
+    if cameras := [c.camera for c in (tracked.cameras if tracked is not None else ())]:
         pairs.append(("cameras", f"{len(cameras)}: {', '.join(cameras)}"))
     for key, name in (("gt", "ground truth"), ("eval_data", "evaluation set (held-out identities)")):
         if run is not None and key in run:
@@ -161,8 +162,8 @@ def render_times(ctx: Context) -> list[Any]:
         [STATUS_COLOURS.get(state, charts.COLOURS[0]) for _, state, _ in rows],
     )
     plots = [image(chart, "time per stage")]
-    totals = ((ctx.stage("track") or {}).get("summary") or {}).get("totals") or {}
-    if steps := {k: v for k, v in (totals.get("stage_seconds") or {}).items() if number(v) is not None}:
+    tracked = ctx.track.result if ctx.track is not None else None
+    if steps := tracked.totals.stage_seconds if tracked is not None else {}:
         chart = charts.bar_chart(
             list(steps),
             [float(v) for v in steps.values()],
@@ -170,7 +171,7 @@ def render_times(ctx: Context) -> list[Any]:
             "seconds (all cameras)",
         )
         plots.append(image(chart, "tracking time per step"))
-    source = "run.json" if ctx.stage("run") else "the stages' own files (no run.json)"
+    source = "run.json" if ctx.record else "the stages' own files (no run.json)"
     shares = [
         [stage, status(state), seconds(secs), f"{100 * secs / total:.0f}%" if total else DASH]
         for stage, state, secs in rows

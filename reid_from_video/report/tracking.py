@@ -15,7 +15,6 @@ from reid_from_video.report.html import (
     image,
     key_values,
     note,
-    number,
     seconds,
     table,
     tag,
@@ -26,29 +25,28 @@ TRACK_COUNTS = ("frames", "detections", "boxes", "tracks", "crops")
 
 def render_track(ctx: Context) -> list[Any]:
     """track/summary.json: per camera frames, detections, boxes, tracks, crops, time and frames/s."""
-    track = ctx.stage("track")
+    track = ctx.track
     if track is None:
         return [ctx.absent("track", "no tracking (rfv track) in this run")]
-    folder, summary = track["folder"], track["summary"]
+    folder, summary = track.folder, track.result
     if summary is None:
         return [note(f"{folder / 'summary.json'} not found: tracking did not finish")]
     rows = [
         [
-            c.get("camera"),
-            *(count(c.get(k)) for k in TRACK_COUNTS),
-            seconds(c.get("seconds")),
-            fmt(c.get("frames_per_s")),
+            c.camera,
+            *(count(getattr(c, k)) for k in TRACK_COUNTS),
+            seconds(c.seconds),
+            fmt(c.frames_per_s),
         ]
-        for c in summary.get("cameras", [])
+        for c in summary.cameras
     ]
-    totals = summary.get("totals", {})
+    totals = summary.totals
     rows.append(
-        ["all cameras", *(count(totals.get(k)) for k in TRACK_COUNTS), seconds(totals.get("seconds")), ""]
+        ["all cameras", *(count(getattr(totals, k)) for k in TRACK_COUNTS), seconds(totals.seconds), ""]
     )
     out: list[Any] = [table(["camera", *TRACK_COUNTS, "time", "frames/s"], rows, emphasis_last=True)]
-    skipped = summary.get("skipped_complete") or []
-    if skipped:
-        done = ", ".join(map(str, skipped))
+    if summary.skipped_complete:
+        done = ", ".join(summary.skipped_complete)
         out.append(note(f"complete from an earlier run, not tracked again: {done}", "info"))
     crops = folder / "crops"
     out.append(
@@ -56,9 +54,9 @@ def render_track(ctx: Context) -> list[Any]:
             [
                 (
                     "tracker output (MOTChallenge txt)",
-                    ctx.where(folder / "mot") if track["mot_files"] else "absent",
+                    ctx.where(folder / "mot") if track.mot_files else "absent",
                 ),
-                ("tracklet index", ctx.where(folder / "index.csv") if track["index"] else "absent"),
+                ("tracklet index", ctx.where(folder / "index.csv") if track.index else "absent"),
                 ("crops", ctx.where(crops) if crops.is_dir() else "none saved"),
                 ("summary", ctx.where(folder / "summary.json")),
             ]
@@ -70,22 +68,21 @@ def render_track(ctx: Context) -> list[Any]:
 def render_mot(ctx: Context) -> list[Any]:
     """mot-eval/summary.json: the table ``rfv mot-eval`` prints (per camera and COMBINED) and the combined
     histograms of identities per tracklet (|Q_i|) and tracklets per identity."""
-    mot = ctx.stage("mot-eval")
+    mot = ctx.mot_eval
     if mot is None:
         return [
             ctx.absent(
                 "mot-eval", "no evaluation of the tracks against ground truth (MOT metrics, rFM / rSW)"
             )
         ]
-    from reid_from_video.noise.mot_eval import COMBINED, TABLE_COLUMNS
+    from reid_from_video.noise.mot_eval import TABLE_COLUMNS
 
-    summary = mot["summary"]
+    result = mot.result
     rows = []
-    for name, entry in [*summary["sequences"].items(), (COMBINED, summary.get(COMBINED, {}))]:
-        values = [number(entry.get(part, {}).get(key)) for _, part, key, _ in TABLE_COLUMNS]
+    for name, entry in result.rows():
         cells = [
-            DASH if v is None else pattern.format(v)
-            for v, (*_, pattern) in zip(values, TABLE_COLUMNS, strict=True)
+            DASH if (v := entry.value(part, key)) is None else pattern.format(v)
+            for _, part, key, pattern in TABLE_COLUMNS
         ]
         rows.append([name, *cells])
     out: list[Any] = [
@@ -97,19 +94,18 @@ def render_mot(ctx: Context) -> list[Any]:
         ),
         table(["camera", *(header for header, *_ in TABLE_COLUMNS)], rows, emphasis_last=True),
     ]
-    noise = summary.get(COMBINED, {}).get("noise", {})
+    noise = result.combined.noise
     plots = []
-    for key, title, xlabel in (
-        ("q_histogram", "identities per tracklet |Q_i|", "ground-truth identities"),
-        ("fm_histogram", "tracklets per identity", "tracklets"),
+    for histogram, title, xlabel in (
+        (noise.q_histogram, "identities per tracklet |Q_i|", "ground-truth identities"),
+        (noise.fm_histogram, "tracklets per identity", "tracklets"),
     ):
-        if noise.get(key):
-            plots.append(image(charts.histogram_chart({"all cameras": noise[key]}, title, xlabel), title))
+        if histogram:
+            plots.append(image(charts.histogram_chart({"all cameras": histogram}, title, xlabel), title))
     if plots:
         out.append(figures(*plots))
-    warnings = summary.get("warnings") or []
-    if warnings:
-        shown = "; ".join(str(w) for w in warnings[:20]) + (" ..." if len(warnings) > 20 else "")
+    if warnings := result.warnings:
+        shown = "; ".join(warnings[:20]) + (" ..." if len(warnings) > 20 else "")
         out.append(note(f"{len(warnings)} warning(s): {shown}", "info"))
-    out.append(key_values([("summary", ctx.where(mot["folder"] / "summary.json"))]))
+    out.append(key_values([("summary", ctx.where(mot.folder / "summary.json"))]))
     return out

@@ -42,6 +42,26 @@ class SynthResult:
     contact_sheet: Path | None
     seconds: float  # wall time of the whole run
 
+    def summary(self, config: SynthConfig) -> str:
+        """The lines ``rfv synth`` prints: what was rendered, how fast, and what was written."""
+        rows = sum(len(table) for table in self.gt.values())
+        seen = {int(i) for table in self.gt.values() for i in table["id"].unique()}
+        frames = config.cameras * config.n_frames
+        lines = [
+            f"{config.cameras} cameras x {config.n_frames} frames ({config.size}, {config.fps} fps): "
+            f"{rows} gt boxes of {len(seen)} identities in {self.seconds:.1f} s "
+            f"({frames / self.seconds:.0f} frames/s)"
+        ]
+        if (m := self.mars) is not None:
+            lines.append(
+                f"MARS export: {m.train_tracklets} train and {m.test_tracklets} test tracklets, "
+                f"{m.queries} queries, {m.images} crops"
+            )
+        lines.append(f"wrote {self.out} (world.json, videos/, gt/" + (", mars/" if self.mars else "") + ")")
+        if self.contact_sheet is not None:
+            lines.append(f"contact sheet: {self.contact_sheet}")
+        return "\n".join(lines)
+
 
 _counter = None  # the progress counter shared with worker processes
 

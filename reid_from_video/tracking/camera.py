@@ -16,6 +16,7 @@ from reid_from_video.io.mot import MOT_COLUMNS, write_mot
 from reid_from_video.io.store import CameraWriter, TrackletStore
 from reid_from_video.io.video import Camera, iter_frames
 from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.tracking.result import CameraResult
 from rfv_trackers import DeepSort
 
 STAGES = ("read", "detect", "embed", "track", "write")
@@ -60,7 +61,7 @@ def _batches(frames: Iterator, size: int) -> Iterator[list]:
         yield batch
 
 
-def track_camera(source: Source, config: TrackConfig, out: Path, position: int = 0) -> dict:
+def track_camera(source: Source, config: TrackConfig, out: Path, position: int = 0) -> CameraResult:
     """Track one camera; write ``out/mot/<camera>.txt`` and its store part (which marks it complete)."""
     from tqdm import tqdm
 
@@ -125,16 +126,16 @@ def track_camera(source: Source, config: TrackConfig, out: Path, position: int =
     writer.close()
     times["write"] += time.perf_counter() - t0
     elapsed = time.perf_counter() - start
-    return {
-        "camera": source.name,
+    return CameraResult(
+        camera=source.name,
         **counts,
-        "boxes": len(table),
-        "tracks": int(table["id"].nunique()),
-        "seconds": elapsed,
-        "frames_per_s": counts["frames"] / elapsed if elapsed else None,
-        "stage_seconds": dict(times),
-        "stage_frames_per_s": {k: counts["frames"] / v for k, v in times.items() if k in STAGES and v > 0},
-    }
+        boxes=len(table),
+        tracks=int(table["id"].nunique()),
+        seconds=elapsed,
+        frames_per_s=counts["frames"] / elapsed if elapsed else None,
+        stage_seconds=dict(times),
+        stage_frames_per_s={k: counts["frames"] / v for k, v in times.items() if k in STAGES and v > 0},
+    )
 
 
 class Backfill:

@@ -7,7 +7,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from reid_from_video.core.atomic import write_json
 from reid_from_video.core.config import save_config
 from reid_from_video.core.errors import InputError
 from reid_from_video.detect.registry import PIXEL_FREE
@@ -16,9 +15,9 @@ from reid_from_video.io.store import TrackletStore
 from reid_from_video.io.video import discover_cameras
 from reid_from_video.tracking.camera import Source, as_source, frameless_source, track_camera
 from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.tracking.result import TrackResult
 
 log = logging.getLogger(__name__)
-SUMMARY = "summary.json"
 
 
 def needs_frames(config: TrackConfig) -> bool:
@@ -46,7 +45,7 @@ def find_sources(path: Path, config: TrackConfig) -> list[Source]:
     return sources[index::count]
 
 
-def run_track(path: str | Path, out: str | Path, config: TrackConfig) -> dict:
+def run_track(path: str | Path, out: str | Path, config: TrackConfig) -> TrackResult:
     """Track every camera of this shard not yet complete in ``out``; write ``out/summary.json``."""
     path, out = Path(path), Path(out)
     start = time.perf_counter()
@@ -70,25 +69,6 @@ def run_track(path: str | Path, out: str | Path, config: TrackConfig) -> dict:
             cameras = [future.result() for future in futures]
     if store.complete_cameras():
         store.finalize()
-    stage_seconds: dict[str, float] = {}
-    for camera in cameras:
-        for stage, seconds in camera["stage_seconds"].items():
-            stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
-    frames = sum(c["frames"] for c in cameras)
-    summary = {
-        "input": str(path),
-        "cameras": cameras,
-        "skipped_complete": done,
-        "totals": {
-            "cameras": len(cameras),
-            "frames": frames,
-            "detections": sum(c["detections"] for c in cameras),
-            "boxes": sum(c["boxes"] for c in cameras),
-            "tracks": sum(c["tracks"] for c in cameras),
-            "crops": sum(c["crops"] for c in cameras),
-            "seconds": time.perf_counter() - start,
-            "stage_seconds": stage_seconds,
-        },
-    }
-    write_json(out / SUMMARY, summary)
-    return summary
+    result = TrackResult.of(str(path), cameras, done, time.perf_counter() - start)
+    log.info("wrote %s, %s", out / "mot", result.write(out))
+    return result

@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 from reid_from_video.embed.features import chosen_frames, pool_frames
-from reid_from_video.evaluate.evaluation import EvaluateConfig, evaluate_features
+from reid_from_video.evaluate.config import EvaluateConfig
+from reid_from_video.evaluate.evaluation import evaluate_features
 from reid_from_video.io.tracklets import TrackletSet
 from reid_from_video.models import ReidNet
 from reid_from_video.train.augment import normalize

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 
+from reid_from_video.core.config import CONFIG_FILENAME, save_config
 from reid_from_video.io.tracklets import load_tracklets
 from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.data import load_train_frames
 from reid_from_video.train.distributed import end_process, start_process
 from reid_from_video.train.hooks import Hook
 from reid_from_video.train.loop import Trainer
+from reid_from_video.train.result import TrainResult
+
+log = logging.getLogger(__name__)
+WRITTEN = ("model.pt", "checkpoint.pt", "epochs.csv", "train_report.json")
 
 
 def run_train(
@@ -22,10 +27,11 @@ def run_train(
     config: TrainConfig,
     labels: str | Path | None = None,
     hooks: Sequence[Hook] = (),
-) -> dict[str, Any]:
-    """Train (or resume training) on ``data`` (a tracklet store or a MARS root) with ``labels`` (an
-    ``rfv label`` output folder); returns the run's report (also in ``out/train_report.json``). ``hooks``:
-    the caller's, called after the built-in ones (:mod:`reid_from_video.train.hooks`)."""
+) -> TrainResult | None:
+    """``rfv train``: train (or resume training) on ``data`` (a tracklet store or a MARS root) with
+    ``labels`` (an ``rfv label`` output folder) into ``out`` (checkpoint.pt, model.pt, epochs.csv,
+    steps.csv, train_report.json, config.yaml); the result (``out/train_report.json``). Under torchrun every
+    process trains; only the first writes, and returns the result (the others None)."""
     if config.threads:
         torch.set_num_threads(config.threads)
     sub_tracks = config.method == "tmc" and config.tmc.isolation and labels is not None
@@ -34,23 +40,11 @@ def run_train(
     process = start_process(config.device)
     try:
         trainer = Trainer(frames, config, Path(out), process, eval_set, hooks)
-        return trainer.run()
+        report = trainer.run()
+        if not process.main:
+            return None
+        save_config(config, Path(out))
+        log.info("wrote %s", ", ".join(str(Path(out) / name) for name in (*WRITTEN, CONFIG_FILENAME)))
+        return TrainResult.from_json(report)
     finally:
         end_process(process)
-
-
-def format_report(report: dict[str, Any]) -> str:
-    lines = [
-        f"{report['method']}: {report['epochs']} epochs on {report['frames']} images ({report['units']} "
-        f"tracklets, {report['cameras']} cameras) of {report['data']}, {report['processes']} process(es) on "
-        f"{report['device']}, {report['seconds']:.0f} s, {report['images_per_s'] or 0:.0f} images/s"
-    ]
-    if report.get("final_loss") is not None:
-        lines.append(f"final loss {report['final_loss']:.4f}")
-    if "before" in report:
-        b, a = report["before"], report["after"]
-        lines.append(
-            f"mAP {b['mAP']:.1f} -> {a['mAP']:.1f}, rank-1 {b['rank1']:.1f} -> {a['rank1']:.1f} "
-            f"(epoch {b['epoch']} -> {a['epoch']})"
-        )
-    return "\n".join(lines)

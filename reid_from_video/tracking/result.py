@@ -1,0 +1,78 @@
+"""What ``rfv track`` did: ``summary.json`` in the track folder (per camera counts and times, totals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reid_from_video.io.results import StageResult
+
+
+@dataclass(frozen=True)
+class CameraResult:
+    """One camera tracked: its counts, time and the time of each tracking step (read, detect, ...)."""
+
+    camera: str
+    frames: int = 0
+    detections: int = 0
+    crops: int = 0
+    boxes: int = 0
+    tracks: int = 0
+    seconds: float = 0.0
+    frames_per_s: float | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_frames_per_s: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrackTotals:
+    cameras: int = 0
+    frames: int = 0
+    detections: int = 0
+    boxes: int = 0
+    tracks: int = 0
+    crops: int = 0
+    seconds: float | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrackResult(StageResult):
+    """``summary.json``: the cameras tracked by this call, those already complete, and the totals."""
+
+    FILE = "summary.json"
+
+    input: str = ""
+    cameras: tuple[CameraResult, ...] = ()
+    skipped_complete: tuple[str, ...] = ()
+    totals: TrackTotals = field(default_factory=TrackTotals)
+
+    @classmethod
+    def of(cls, path: str, cameras: list[CameraResult], skipped: list[str], seconds: float) -> TrackResult:
+        """The result of tracking ``cameras`` (``skipped``: complete from an earlier call)."""
+        stage_seconds: dict[str, float] = {}
+        for camera in cameras:
+            for step, spent in camera.stage_seconds.items():
+                stage_seconds[step] = stage_seconds.get(step, 0.0) + spent
+        totals = TrackTotals(
+            cameras=len(cameras),
+            frames=sum(c.frames for c in cameras),
+            detections=sum(c.detections for c in cameras),
+            boxes=sum(c.boxes for c in cameras),
+            tracks=sum(c.tracks for c in cameras),
+            crops=sum(c.crops for c in cameras),
+            seconds=seconds,
+            stage_seconds=stage_seconds,
+        )
+        return cls(path, tuple(cameras), tuple(skipped), totals)
+
+    def summary(self) -> str:
+        t = self.totals
+        lines = [
+            f"{t.cameras} camera(s) tracked, {len(self.skipped_complete)} already complete: "
+            f"{t.frames} frames, {t.detections} detections, {t.tracks} tracks, {t.boxes} boxes, "
+            f"{t.crops} crops in {t.seconds or 0.0:.1f} s"
+        ]
+        steps = ", ".join(f"{k} {v:.1f} s" for k, v in t.stage_seconds.items())
+        if steps:
+            lines.append(f"time per stage: {steps}")
+        return "\n".join(lines)

@@ -1,0 +1,65 @@
+"""What ``rfv train`` did: ``train_report.json`` in the train folder (the per-epoch and per-step figures are
+the CSV logs beside it, epochs.csv and steps.csv)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reid_from_video.io.results import StageResult, omitted_when_none
+
+
+@dataclass(frozen=True)
+class EvalPoint:
+    """The held-out scores of one evaluation, in percent (epoch 0: the untrained network)."""
+
+    epoch: int
+    mAP: float  # noqa: N815  (the name every re-ID table uses)
+    rank1: float
+
+
+@dataclass(frozen=True)
+class TrainResult(StageResult):
+    """``train_report.json``: what was trained on what, how fast, and the first and last evaluation."""
+
+    FILE = "train_report.json"
+
+    method: str = ""
+    data: str = ""
+    frames: int = 0
+    units: int = 0
+    cameras: int = 0
+    processes: int = 1
+    device: str = ""
+    epochs: int = 0
+    seconds: float = 0.0
+    images_per_s: float | None = None
+    final_loss: float | None = None
+    before: EvalPoint | None = omitted_when_none()
+    after: EvalPoint | None = omitted_when_none()
+
+    def summary(self) -> str:
+        text = f"{self.epochs} epochs, {self.images_per_s or 0:.0f} images/s"
+        if self.before is not None and self.after is not None:
+            b, a = self.before, self.after
+            text += (
+                f"  held-out mAP {b.mAP:.1f} -> {a.mAP:.1f}, rank-1 {b.rank1:.1f} -> {a.rank1:.1f} "
+                "(untrained -> trained)"
+            )
+        return text
+
+    def report(self) -> str:
+        """The lines ``rfv train`` prints."""
+        lines = [
+            f"{self.method}: {self.epochs} epochs on {self.frames} images ({self.units} tracklets, "
+            f"{self.cameras} cameras) of {self.data}, {self.processes} process(es) on {self.device}, "
+            f"{self.seconds:.0f} s, {self.images_per_s or 0:.0f} images/s"
+        ]
+        if self.final_loss is not None:
+            lines.append(f"final loss {self.final_loss:.4f}")
+        if self.before is not None and self.after is not None:
+            b, a = self.before, self.after
+            lines.append(
+                f"mAP {b.mAP:.1f} -> {a.mAP:.1f}, rank-1 {b.rank1:.1f} -> {a.rank1:.1f} "
+                f"(epoch {b.epoch} -> {a.epoch})"
+            )
+        return "\n".join(lines)
