@@ -43,8 +43,6 @@ ALLOWED = {
     ("train", "evaluate"): "per-epoch evaluation",
     # The pipeline re-enters the CLI to run each stage (issue 17 point 1): the stage functions that the
     # stages branch introduces remove these two; the cycle they close is skipped until then.
-    ("pipeline", "commands"): "rfv run runs each stage through its command",
-    ("pipeline", "cli"): "rfv run builds the parser to run a stage",
 }
 
 

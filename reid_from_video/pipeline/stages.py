@@ -77,9 +77,9 @@ def _label(paths: Paths, out: Path, config: Any) -> StageResult:
 
 
 def _train(paths: Paths, out: Path, config: Any) -> StageResult:
-    from reid_from_video import train  # looked up at call time: tests replace train.run_train
+    from reid_from_video.train import run  # looked up at call time: tests replace run.run_train
 
-    result = train.run_train(_path(paths["data"]), out, config, labels=paths["labels"])
+    result = run.run_train(_path(paths["data"]), out, config, labels=paths["labels"])
     if result is None:
         raise RuntimeError("rfv run trains in one process: run torchrun with rfv train")
     return result
