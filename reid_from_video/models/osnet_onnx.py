@@ -58,9 +58,11 @@ def onnx_osnet_state(path: Path, net: nn.Module) -> dict[str, torch.Tensor]:
     except Exception as error:  # protobuf decode and I/O errors: not an ONNX file
         raise InputError(path, f"cannot load as an ONNX model: {error}") from None
     arrays = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
-    for node in graph.node:  # some exporters keep weights as Constant nodes
+    for node in graph.node:  # weights kept as Constant nodes, or passed on by Identity (a shared module's)
         if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
             arrays[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+        elif node.op_type == "Identity" and node.input[0] in arrays:
+            arrays[node.output[0]] = arrays[node.input[0]]
     nodes = [node for node in graph.node if node.op_type in PARAMETRIC]
     shape = _input_shape(path, graph)
     calls = _calls(net, shape)
