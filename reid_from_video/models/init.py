@@ -1,7 +1,7 @@
 """``model.init``: the weights a network starts training from, read from one of three kinds of file.
 
-* An ONNX OSNet (``.onnx``, e.g. boxmot's ``osnet_x0_25_msmt17.onnx``): its initializers, batch norm folded
-  or not (:mod:`reid_from_video.models.osnet_onnx`), into an OSNet backbone.
+* An ONNX OSNet (``.onnx``, e.g. boxmot's ``osnet_x0_25_msmt17.onnx``, batch norm folded into its
+  convolutions): its initializers (:mod:`reid_from_video.models.osnet_onnx`), into an OSNet backbone.
 * ``rfv train``'s ``model.pt`` (``{"model": config, "state_dict", ...}``): the whole network (backbone,
   pooling, embedding, neck) without its classifier, which the new run's labels replace. Its backbone must
   be ``model.backbone``.

@@ -1,4 +1,4 @@
-"""An OSNet state dict from an ONNX OSNet file's initializers, batch norm folded or not.
+"""An OSNet state dict from the initializers of an ONNX OSNet file exported in eval mode (batch norm folded).
 
 An exporter in eval mode (``torch.onnx.export``, as torchreid's and boxmot's exports run) folds every
 BatchNorm2d into the convolution before it: the file holds ``W' = W * g / sqrt(v + eps)`` and
@@ -6,10 +6,11 @@ BatchNorm2d into the convolution before it: the file holds ``W' = W * g / sqrt(v
 cannot be recovered from the two products, so the folded convolution is loaded as itself: ``conv.weight = W'``
 and its BatchNorm2d made an identity plus the bias, ``weight = 1``, ``bias = b'``, ``running_mean = 0``,
 ``running_var = 1 - eps``, so that in eval mode ``(x - 0) / sqrt(1 - eps + eps) * 1 + b' = x + b'``: the
-network computes what the file computes. (In training mode batch norm normalises by the batch's statistics,
-so training from a folded file starts from unit-scale channels; a state dict file, which keeps the four
-factors, does not have this difference.) Nodes the exporter leaves unfolded (OSNet's ``fc``: Gemm and
-BatchNormalization) load as they are.
+network computes what the file computes. (In training mode batch norm normalises by the batch's
+statistics, so training from a folded file starts from unit-scale channels; a state dict file, which keeps
+the four factors, does not have this difference.) Nodes the exporter leaves unfolded (OSNet's ``fc``: Gemm
+and BatchNormalization) load as they are. A file whose convolutions keep their BatchNormalization nodes (a
+training-mode export) has more nodes than OSNet has calls, and is refused.
 
 Initializers are matched to modules by the graph's topology, not by their names (an exporter names folded
 weights ``onnx::Conv_1049``): the network is run once with hooks to list its Conv2d, BatchNorm, Linear calls

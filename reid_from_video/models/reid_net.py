@@ -53,9 +53,9 @@ class ModelConfig:
     )
     init: str = option(
         "",
-        "start from this file instead of weights: an OSNet .onnx (batch norm folded or not), an rfv "
-        "model.pt (the whole network but its classifier), or a backbone state dict (torchreid / boxmot "
-        "OSNet .pth, torchvision ResNet); empty: weights",
+        "start from this file instead of weights: an OSNet .onnx (eval-mode export, batch norm folded), "
+        "an rfv model.pt (the whole network but its classifier), or a backbone state dict (torchreid / "
+        "boxmot OSNet .pth, torchvision ResNet); empty: weights",
     )
     last_stride: int = option(1, "stride of the backbone's last stage: 1 (re-ID's usual, twice the map) or 2")
     pooling: Literal["avg", "gem"] = option("avg", "global pooling: avg, or gem (generalised mean, learnt p)")
