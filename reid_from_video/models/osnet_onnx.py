@@ -71,7 +71,7 @@ def onnx_osnet_state(path: Path, net: nn.Module) -> dict[str, torch.Tensor]:
         raise InputError(
             path,
             f"not this OSNet: {len(nodes)} Conv/Gemm/BatchNormalization nodes, the network has {len(calls)} "
-            f"parametric calls (another variant, or batch norm only partly folded?)",
+            f"parametric calls (another network, or batch norm not folded into the convolutions)",
         )
     state: dict[str, torch.Tensor] = {}
     for node, call in zip(nodes, calls, strict=True):
