@@ -10,6 +10,12 @@ classifiers are :mod:`reid_from_video.models.pooling` and :mod:`reid_from_video.
   last stage: a 256 x 128 input gives a 16 x 8 map instead of 8 x 4.
 * ``tiny`` (192 channels, ~0.24 M parameters): four conv-BN-ReLU blocks with the ResNet's strides
   (4, 8, 16, then 16 or 32), for tests and demos on a CPU. It has no pretrained weights.
+* ``osnet_x1_0``, ``osnet_x0_75``, ``osnet_x0_5``, ``osnet_x0_25`` (512 channels): OSNet
+  (:mod:`reid_from_video.models.osnet`), a re-ID network with torchreid's key names, so a torchreid or
+  boxmot OSNet file loads (its ``classifier.*`` dropped). OSNet pools inside and returns its 512-d ``fc``
+  feature as a 1 x 1 map, so it needs ``pooling=avg``; its stride is 16 (``last_stride=1``) by design.
+  No ImageNet weights here: start from a re-ID file (``weights=FILE``, or ``model.init``, which also
+  takes an OSNet ONNX file).
 
 Weights (``weights``):
 
@@ -19,8 +25,10 @@ Weights (``weights``):
   torchvision (from its cache, else the network). Without the network this fails with one error saying
   which file to fetch elsewhere and give as a path.
 * anything else: the path of a state dict file (``torch.load(weights_only=True)``), e.g. torchvision's
-  ``resnet50-0676ba61.pth``. Its keys must match the backbone's exactly (an ImageNet ``fc.*`` is dropped);
-  a mismatch is one error naming the file.
+  ``resnet50-0676ba61.pth``. As torchreid and boxmot save them, the state dict may sit under a
+  ``state_dict`` key (beside epoch, optimizer, ...) and its keys may carry DataParallel's ``module.``
+  prefix. Its keys must match the backbone's exactly (an ImageNet ``fc.*``, an OSNet ``classifier.*`` is
+  dropped); a mismatch is one error naming the file and the first missing and unexpected keys.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import torch
 from torch import nn
 
 from reid_from_video.core.errors import ConfigError, InputError
+from reid_from_video.models.osnet import OSNET_WIDTHS, osnet
 
 NO_WEIGHTS = "none"
 IMAGENET = "imagenet"
@@ -50,6 +59,7 @@ class BackboneSpec:
     channels: int
     imagenet: str | None = None  # torchvision's weights name, for get_weight(); None: no pretrained weights
     ignored_prefixes: tuple[str, ...] = ()  # keys of a pretrained state dict the backbone has no use for
+    pools: bool = False  # pools inside (a 1 x 1 output map): the network's pooling must be avg
 
 
 def _resnet(arch: str) -> Callable[[int], nn.Module]:
@@ -97,10 +107,23 @@ def _tiny(last_stride: int) -> nn.Module:
     return net
 
 
+def _osnet(name: str) -> Callable[[int], nn.Module]:
+    def build(last_stride: int) -> nn.Module:
+        if last_stride != 1:
+            raise ConfigError(f"{name} has no strided last stage (its stride is 16 by design): last_stride=1")
+        return osnet(name)
+
+    return build
+
+
 BACKBONES: dict[str, BackboneSpec] = {
     "resnet50": BackboneSpec(_resnet("resnet50"), 2048, "ResNet50_Weights.IMAGENET1K_V1", ("fc.",)),
     "resnet18": BackboneSpec(_resnet("resnet18"), 512, "ResNet18_Weights.IMAGENET1K_V1", ("fc.",)),
     "tiny": BackboneSpec(_tiny, TINY_WIDTHS[-1]),
+    **{
+        name: BackboneSpec(_osnet(name), 512, ignored_prefixes=("classifier.",), pools=True)
+        for name in OSNET_WIDTHS
+    },
 }
 
 
@@ -129,10 +152,12 @@ def build_backbone(
     elif weights == IMAGENET:
         if spec.imagenet is None:
             raise ConfigError(f"backbone {name} has no ImageNet weights; use weights=none or a state dict")
-        load_backbone_state(module, fetch_imagenet(spec.imagenet), spec.imagenet, name, spec.ignored_prefixes)
+        state = fetch_imagenet(spec.imagenet)
+        load_matching_state(module, state, spec.imagenet, f"the {name} backbone", spec.ignored_prefixes)
     else:
         path = Path(str(weights))
-        load_backbone_state(module, read_state_dict(path), path, name, spec.ignored_prefixes)
+        state = read_state_dict(path)
+        load_matching_state(module, state, path, f"the {name} backbone", spec.ignored_prefixes)
     return module, spec.channels
 
 
@@ -154,28 +179,42 @@ def fetch_imagenet(weights_name: str) -> dict[str, torch.Tensor]:
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """A state dict file (tensors only, ``torch.load(weights_only=True)``) onto the CPU."""
+    """A state dict file onto the CPU (see ``weights`` in the module docstring for the layouts read)."""
     if not path.is_file():
         raise InputError(path, "weights file not found (weights: none, imagenet, or a state dict file)")
+    return state_dict_of(read_tensors_file(path), path)
+
+
+def read_tensors_file(path: Path) -> Any:
+    """What ``torch.save`` wrote to ``path``, read safely (``weights_only``: tensors, numbers, strings,
+    lists, dicts) onto the CPU."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # unpickling, zip and I/O errors all mean: not a loadable state dict
         raise InputError(path, f"cannot load as a state dict (torch.load, weights_only): {error}") from None
-    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+
+
+def state_dict_of(content: Any, path: Path) -> dict[str, torch.Tensor]:
+    """The state dict in a file's ``content``: the content itself or its ``state_dict`` entry (torchreid's
+    checkpoints), without DataParallel's ``module.`` prefix."""
+    if isinstance(content, Mapping) and isinstance(content.get("state_dict"), Mapping):
+        content = content["state_dict"]
+    if not isinstance(content, Mapping) or not all(isinstance(v, torch.Tensor) for v in content.values()):
         raise InputError(path, "not a state dict: expected a mapping of parameter names to tensors")
-    return dict(state)
+    return {key.removeprefix("module."): value for key, value in content.items()}
 
 
-def load_backbone_state(
+def load_matching_state(
     module: nn.Module,
     state: Mapping[str, Any],
     source: str | Path,
-    name: str,
+    what: str,
     ignored_prefixes: tuple[str, ...] = (),
 ) -> None:
-    """Load ``state`` into ``module``, requiring the same keys and shapes (``ignored_prefixes`` dropped; a
-    missing BatchNorm ``num_batches_tracked`` is allowed, as torch allows it). Else one :class:`InputError`
-    naming ``source`` with the missing, unexpected and mis-shaped keys."""
+    """Load ``state`` into ``module`` (``what``, e.g. "the resnet50 backbone"), requiring the same keys and
+    shapes (``ignored_prefixes`` dropped; a missing BatchNorm ``num_batches_tracked`` is allowed, as torch
+    allows it). Else one :class:`InputError` naming ``source`` with the missing, unexpected and mis-shaped
+    keys."""
     state = {k: v for k, v in state.items() if not (ignored_prefixes and k.startswith(ignored_prefixes))}
     expected = module.state_dict()
     missing = sorted(k for k in expected.keys() - state.keys() if not k.endswith("num_batches_tracked"))
@@ -192,5 +231,5 @@ def load_backbone_state(
         if keys
     ]
     if problems:
-        raise InputError(source, f"does not match the {name} backbone: {'; '.join(problems)}")
+        raise InputError(source, f"does not match {what}: {'; '.join(problems)}")
     module.load_state_dict(state, strict=True)

@@ -27,6 +27,7 @@ from torch import nn
 from reid_from_video.core.config import config_from_dict, config_to_dict, option
 from reid_from_video.models.backbones import BACKBONES, IMAGENET, build_backbone
 from reid_from_video.models.heads import BNNeck, CameraClassifiers, Classifier, embedding_layer
+from reid_from_video.models.init import load_init
 from reid_from_video.models.pooling import GEM_P, build_pooling
 
 # The usual re-ID preprocessing (the same values as reid_from_video.embed.runtime's model card defaults).
@@ -41,12 +42,20 @@ class ModelConfig:
     """The ``model`` section: architecture, initial weights and the input it expects."""
 
     backbone: str = option(
-        "resnet50", "resnet50 (2048-d, the papers'), resnet18 (512-d), tiny (192-d, for CPU tests)"
+        "resnet50",
+        "resnet50 (2048-d, the papers'), resnet18 (512-d), tiny (192-d, for CPU tests), osnet_x1_0, "
+        "osnet_x0_75, osnet_x0_5, osnet_x0_25 (512-d re-ID networks; start them with init)",
     )
     weights: str = option(
         "imagenet",
         "initial backbone weights: imagenet (torchvision's; needs the network or torch's download cache), "
         "a state dict file (e.g. torchvision's resnet50-0676ba61.pth), or none (random; warns for a ResNet)",
+    )
+    init: str = option(
+        "",
+        "start from this file instead of weights: an OSNet .onnx (eval-mode export, batch norm folded), "
+        "an rfv model.pt (the whole network but its classifier), or a backbone state dict (torchreid / "
+        "boxmot OSNet .pth, torchvision ResNet); empty: weights",
     )
     last_stride: int = option(1, "stride of the backbone's last stage: 1 (re-ID's usual, twice the map) or 2")
     pooling: Literal["avg", "gem"] = option("avg", "global pooling: avg, or gem (generalised mean, learnt p)")
@@ -65,12 +74,18 @@ class ModelConfig:
             raise ValueError(f"unknown backbone {self.backbone!r}; known: {', '.join(BACKBONES)}")
         if not str(self.weights):
             raise ValueError("weights must be none, imagenet or a state dict file")
-        if self.weights == IMAGENET and BACKBONES[self.backbone].imagenet is None:
-            raise ValueError(f"backbone {self.backbone} has no ImageNet weights; use weights=none or a file")
+        spec = BACKBONES[self.backbone]
+        if self.weights == IMAGENET and spec.imagenet is None and not self.init:
+            raise ValueError(
+                f"backbone {self.backbone} has no ImageNet weights: give init=FILE, weights=FILE or "
+                f"weights=none"
+            )
         if self.last_stride not in (1, 2):
             raise ValueError(f"last_stride must be 1 or 2, got {self.last_stride}")
         if self.pooling not in ("avg", "gem"):
             raise ValueError(f"pooling must be avg or gem, got {self.pooling!r}")
+        if spec.pools and self.pooling != "avg":
+            raise ValueError(f"backbone {self.backbone} pools inside (a 1 x 1 map): pooling must be avg")
         if self.gem_p <= 0:
             raise ValueError(f"gem_p must be > 0, got {self.gem_p}")
         if self.neck not in ("bnneck", "none"):
@@ -114,8 +129,9 @@ class ReidNet(nn.Module):
         num_classes: an int for one identity classifier, a list of per-camera sizes for TAUDL's branches
             (camera ids ``0 .. T-1``), None for no classifier (inference, or set later by
             :meth:`reset_classifier`).
-        load_weights: load ``config.weights`` into the backbone; False when a state dict (a checkpoint) is
-            loaded next (nothing is fetched, nothing warns).
+        load_weights: load ``config.init`` (see :mod:`reid_from_video.models.init`) into the network, or
+            without it ``config.weights`` into the backbone; False when a state dict (a checkpoint) is
+            loaded next (nothing is read or fetched, nothing warns).
     """
 
     def __init__(
@@ -123,7 +139,7 @@ class ReidNet(nn.Module):
     ) -> None:
         super().__init__()
         self.config = config
-        weights = config.weights if load_weights else None
+        weights = config.weights if load_weights and not config.init else None
         self.backbone, self.channels = build_backbone(config.backbone, weights, config.last_stride)
         self.pool = build_pooling(config.pooling, config.gem_p)
         self.feature_dim = config.embedding_dim or self.channels
@@ -134,6 +150,8 @@ class ReidNet(nn.Module):
         self.classifier: nn.Module | None = None
         if num_classes is not None:
             self.classifier = _classifier(self.feature_dim, num_classes)
+        if load_weights and config.init:
+            load_init(self, config.init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | ReidOutput:
         """``x`` N x 3 x H x W (preprocessed). Training: :class:`ReidOutput`; eval: N x D unit rows."""
