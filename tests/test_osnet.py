@@ -22,11 +22,12 @@ from torch import nn
 
 from reid_from_video.core.config import load_config
 from reid_from_video.core.errors import InputError
-from reid_from_video.evaluate.evaluation import load_tracklets
+from reid_from_video.io.tracklets import load_tracklets
 from reid_from_video.models import IMAGENET_MEAN, IMAGENET_STD, OSNET_WIDTHS, ModelConfig, build_model
 from reid_from_video.models.osnet import osnet
-from reid_from_video.train import TrainConfig, run_train
+from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.features import evaluate_model
+from reid_from_video.train.run import run_train
 
 PARITY = 0.9999  # cosine, per row
 PUBLISHED_MILLIONS = {"osnet_x1_0": 2.2, "osnet_x0_75": 1.3, "osnet_x0_5": 0.6, "osnet_x0_25": 0.2}
@@ -234,8 +235,8 @@ def test_training_starts_from_an_rfv_model(mars_world, tmp_path):
     second = run_train(
         mars_world / "mars", tmp_path / "b", train_config(*tiny, init, "epochs=1", "data.iters=1")
     )
-    assert second["before"]["mAP"] == first["after"]["mAP"]  # the untrained network is the first run's
-    assert second["before"]["rank1"] == first["after"]["rank1"]
+    assert second.before.mAP == first.after.mAP  # the untrained network is the first run's
+    assert second.before.rank1 == first.after.rank1
     with pytest.raises(
         InputError, match=r"model.pt: model.init: a model of backbone tiny, but model.backbone="
     ):
@@ -249,5 +250,5 @@ def test_training_starts_from_an_osnet_onnx_file(mars_world, tmp_path):
     report = run_train(mars_world / "mars", tmp_path / "run", config)
     pretrained = build_model(config.model)
     expected = evaluate_model(pretrained, load_tracklets(mars_world / "mars"), torch.device("cpu"), 8)
-    assert report["before"]["mAP"] == pytest.approx(expected["mAP"], abs=1e-9)
-    assert report["before"]["rank1"] == pytest.approx(expected["rank1"], abs=1e-9)
+    assert report.before.mAP == pytest.approx(expected["mAP"], abs=1e-9)
+    assert report.before.rank1 == pytest.approx(expected["rank1"], abs=1e-9)
