@@ -42,7 +42,8 @@ from reid_from_video.embed.runtime import ReidModel
 from reid_from_video.export.config import ExportConfig
 from reid_from_video.export.parity import synthetic_crops
 from reid_from_video.export.pipeline import run_export
-from reid_from_video.models import ModelConfig, build_model
+from reid_from_video.models.config import ModelConfig
+from reid_from_video.models.reid_net import build_model
 
 SETTINGS = {  # backbone: (input size, crops per round, batch) on CPU / on a GPU
     "tiny": ((128, 64), {"cpu": (512, 64), "cuda": (4096, 256)}),

@@ -188,7 +188,8 @@ def peer(root: str, s: dict[str, Any], warmup: int, steps: int) -> dict[str, Any
     from torchvision import transforms as T
 
     from reid_from_video.losses.taudl import TAUDLLoss
-    from reid_from_video.models import ModelConfig, build_model
+    from reid_from_video.models.config import ModelConfig
+    from reid_from_video.models.reid_net import build_model
 
     if s["threads"]:
         torch.set_num_threads(s["threads"])

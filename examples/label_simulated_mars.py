@@ -70,12 +70,10 @@ from threadpoolctl import threadpool_limits
 
 from reid_from_video.core.atomic import atomic_write, write_json
 from reid_from_video.io.mars import load_mars, run_offsets
-from reid_from_video.labels.cluster import ClusterConfig
+from reid_from_video.labels.config import AssociationConfig, ClusterConfig, IsolationConfig
 from reid_from_video.labels.quality import label_quality, row_labels
 from reid_from_video.labels.tmc import (
     DROPPED,
-    AssociationConfig,
-    IsolationConfig,
     associate,
     association_windows,
     isolate,

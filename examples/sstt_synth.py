@@ -26,9 +26,9 @@ from reid_from_video.core.config import load_config
 from reid_from_video.io.mot import find_sequences, pedestrians, read_mot, read_seqinfo
 from reid_from_video.io.store import TrackletStore
 from reid_from_video.io.tracklets import tracklet_identity
+from reid_from_video.labels.config import SsttConfig
 from reid_from_video.labels.ground_truth import attach_gt_ids
 from reid_from_video.labels.sstt import (
-    SsttConfig,
     duplication_rate,
     duplication_sweep,
     label_every_tracklet,

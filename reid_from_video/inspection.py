@@ -15,26 +15,19 @@ A path where nothing is recognised is an error that names it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from reid_from_video.core.atomic import write_json
-from reid_from_video.core.config import option, save_config, section
+from reid_from_video.core.config import save_config
 from reid_from_video.core.errors import InputError
 from reid_from_video.io import mars, mot, video
-from reid_from_video.io.config import VideoConfig
+from reid_from_video.io.config import InspectConfig
 from reid_from_video.io.store import TrackletStore
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class InspectConfig:
-    video: VideoConfig = section(VideoConfig, "how cameras are read")
-    decode: bool = option(False, "decode every frame (with video.stride) and count corrupt frames")
 
 
 def run_inspect(path: str | Path, out: str | Path | None, config: InspectConfig) -> dict[str, Any]:

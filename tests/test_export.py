@@ -23,7 +23,8 @@ from reid_from_video.embed.source import is_torchscript, read_source
 from reid_from_video.export.config import ExportConfig
 from reid_from_video.export.parity import measure, synthetic_crops
 from reid_from_video.export.pipeline import run_export
-from reid_from_video.models import ModelConfig, ReidNet, build_model
+from reid_from_video.models.config import ModelConfig
+from reid_from_video.models.reid_net import ReidNet, build_model
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = (64, 32)

@@ -11,7 +11,8 @@ from sklearn.metrics import adjusted_rand_score
 
 from reid_from_video.core.errors import ConfigError
 from reid_from_video.kreciprocal import as_tensor, encode, jaccard_block
-from reid_from_video.labels.cluster import ClusterConfig, cluster, distance_rows, sparse_graph
+from reid_from_video.labels.cluster import cluster, distance_rows, sparse_graph
+from reid_from_video.labels.config import ClusterConfig
 
 
 def clustered(n: int, identities: int, dim: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -11,10 +11,10 @@ import pytest
 from reid_from_video.core.errors import InputError
 from reid_from_video.io.store import check_labels
 from reid_from_video.io.tracklets import tracklet_identity
+from reid_from_video.labels.config import SsttConfig
 from reid_from_video.labels.ground_truth import attach_gt_ids
 from reid_from_video.labels.sstt import (
     LABEL_COLUMNS,
-    SsttConfig,
     camera_label_blocks,
     duplication_rate,
     duplication_sweep,

@@ -10,13 +10,10 @@ import pytest
 import scipy.io
 
 from reid_from_video.io.mars import load_mars
-from reid_from_video.labels.cluster import ClusterConfig
+from reid_from_video.labels.config import AssociationConfig, ClusterConfig, IsolationConfig, TmcConfig
 from reid_from_video.labels.quality import label_quality, label_scores, row_labels, tracklet_noise
 from reid_from_video.labels.tmc import (
     DROPPED,
-    AssociationConfig,
-    IsolationConfig,
-    TmcConfig,
     associate,
     association_windows,
     camera_centred,

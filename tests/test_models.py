@@ -17,18 +17,14 @@ import torchvision
 from reid_from_video.core.config import describe_config, load_config
 from reid_from_video.core.errors import ConfigError, InputError
 from reid_from_video.losses.taudl import pctd_loss
-from reid_from_video.models import (
-    BACKBONES,
-    BNNeck,
-    CameraClassifiers,
-    Classifier,
-    GeM,
-    ModelConfig,
+from reid_from_video.models.backbones import build_backbone
+from reid_from_video.models.config import BACKBONES, ModelConfig
+from reid_from_video.models.heads import BNNeck, CameraClassifiers, Classifier
+from reid_from_video.models.pooling import GeM, build_pooling
+from reid_from_video.models.reid_net import (
     ReidNet,
     ReidOutput,
-    build_backbone,
     build_model,
-    build_pooling,
     classifier_sizes,
     model_from_state,
 )

@@ -23,8 +23,9 @@ from torch import nn
 from reid_from_video.core.config import load_config
 from reid_from_video.core.errors import InputError
 from reid_from_video.io.tracklets import load_tracklets
-from reid_from_video.models import IMAGENET_MEAN, IMAGENET_STD, OSNET_WIDTHS, ModelConfig, build_model
+from reid_from_video.models.config import IMAGENET_MEAN, IMAGENET_STD, OSNET_WIDTHS, ModelConfig
 from reid_from_video.models.osnet import osnet
+from reid_from_video.models.reid_net import build_model
 from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.features import evaluate_model
 from reid_from_video.train.run import run_train

@@ -39,13 +39,6 @@ def test_every_preset_is_package_data():
     assert presets and presets <= shipped
 
 
-# strict: the day the last heavy chain is gone this passes, fails as XPASS, and the marker must go.
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 17: commands/* still import their stages' run modules (the stages branch makes them "
-    "parse-and-call on light <stage>/config.py modules), and the train config imports ModelConfig from "
-    "models/ (torch) and AugmentConfig from train/augment.py (torch)",
-)
 def test_the_command_line_imports_no_heavy_library():
     """Building the whole parser (every command's config, as ``rfv --help`` does) loads none of them."""
     code = (

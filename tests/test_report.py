@@ -17,7 +17,7 @@ import pytest
 
 from reid_from_video.cli import main
 from reid_from_video.core.errors import InputError
-from reid_from_video.report.context import REPORT_FILE
+from reid_from_video.report.config import REPORT_FILE
 from reid_from_video.report.page import build_report, write_report
 
 SECTIONS = ("summary", "track", "mot", "labels", "train", "evaluate", "export", "montage", "time")

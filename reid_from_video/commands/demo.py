@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from reid_from_video.commands.registry import command
-from reid_from_video.pipeline.demo import DemoConfig
+from reid_from_video.pipeline.config import DemoConfig
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:

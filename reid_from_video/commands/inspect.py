@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from reid_from_video.commands.registry import command
-from reid_from_video.inspection import InspectConfig
+from reid_from_video.io.config import InspectConfig
 
 
 def _inspect_arguments(parser: argparse.ArgumentParser) -> None:

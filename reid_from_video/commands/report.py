@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from reid_from_video.commands.registry import command
-from reid_from_video.report.context import REPORT_FILE, ReportConfig
+from reid_from_video.report.config import REPORT_FILE, ReportConfig
 
 
 def _report_arguments(parser: argparse.ArgumentParser) -> None:

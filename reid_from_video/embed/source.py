@@ -54,7 +54,7 @@ def read_source(path: str | Path) -> Source:
     """The network of a ``model.pt`` / ``checkpoint.pt``; one :class:`InputError` naming the file when it is
     not one (a TorchScript file, a bare state dict, a pickle that needs more than weights_only allows)."""
     from reid_from_video.core import checkpoint
-    from reid_from_video.models import model_from_state
+    from reid_from_video.models.reid_net import model_from_state
 
     path = Path(path)
     if not path.is_file():

@@ -1,5 +1,5 @@
-"""The config sections of the readers and writers (``video``, ``crops``): plain dataclasses, so a stage's
-config (and ``rfv --help``) never imports OpenCV or pandas for them."""
+"""The config sections of the readers and writers (``video``, ``crops``) and of ``rfv inspect``: plain
+dataclasses, so a stage's config (and ``rfv --help``) never imports OpenCV or pandas for them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numbers
 from dataclasses import dataclass
 
-from reid_from_video.core.config import option
+from reid_from_video.core.config import option, section
 
 
 @dataclass
@@ -64,3 +64,9 @@ class CropConfig:
             raise ValueError(f"jpeg_quality must be in 1..100, got {self.jpeg_quality}")
         if self.size is not None and min(self.size) < 1:
             raise ValueError(f"size must be positive, got {self.size}")
+
+
+@dataclass
+class InspectConfig:
+    video: VideoConfig = section(VideoConfig, "how cameras are read")
+    decode: bool = option(False, "decode every frame (with video.stride) and count corrupt frames")

@@ -23,44 +23,13 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from reid_from_video.core.config import option
 from reid_from_video.core.device import resolve_device
 from reid_from_video.core.errors import ConfigError
 from reid_from_video.kreciprocal import as_tensor, encode, jaccard_block
+from reid_from_video.labels.config import ClusterConfig
 
-DISTANCES = ("jaccard", "cosine")
 # Distances below this are rounding noise around an exact 0 (e.g. two tracklets with the same neighbours).
 ROUNDING = 1e-12
-
-
-@dataclass
-class ClusterConfig:
-    """How tracklet features become clusters (TMC's inter-tracklet association)."""
-
-    distance: str = option("jaccard", "jaccard: k-reciprocal Jaccard distance (k1, k2); cosine: 1 - cos")
-    k1: int = option(30, "k-reciprocal neighbourhood size (Jaccard distance)")
-    k2: int = option(6, "neighbours averaged in the local query expansion (Jaccard distance)")
-    eps: float = option(
-        0.0, "DBSCAN radius; 0: data-dependent, the mean of the smallest rho share of all pairwise distances"
-    )
-    rho: float = option(
-        1.6e-3, "share of the smallest pairwise distances averaged into the data-dependent eps"
-    )
-    min_samples: int = option(4, "DBSCAN: points within eps (itself included) that make a core point")
-    device: str = option("auto", "where the distances are computed: auto, cpu, cuda, cuda:1, ...")
-    block: int = option(512, "distance rows computed at a time (memory: block x N)")
-
-    def __post_init__(self) -> None:
-        if self.distance not in DISTANCES:
-            raise ValueError(f"distance must be one of {DISTANCES}, not {self.distance!r}")
-        if self.k1 < 1 or self.k2 < 1:
-            raise ValueError(f"k1 and k2 must be >= 1, got {self.k1}, {self.k2}")
-        if self.eps < 0:
-            raise ValueError(f"eps must be >= 0 (0: data-dependent), got {self.eps}")
-        if not 0 < self.rho < 1:
-            raise ValueError(f"rho must be in (0, 1), got {self.rho}")
-        if self.min_samples < 1 or self.block < 1:
-            raise ValueError(f"min_samples and block must be >= 1, got {self.min_samples}, {self.block}")
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,8 @@ import numpy as np
 import pandas as pd
 
 from reid_from_video.core.atomic import json_ready
+from reid_from_video.labels.config import GT_SCOPES
 from reid_from_video.noise.rfm_rsw import noise_rates
-
-GT_SCOPES = ("global", "camera")
 
 
 def row_labels(index: pd.DataFrame, labels: pd.DataFrame, sub_track: np.ndarray | None = None) -> np.ndarray:

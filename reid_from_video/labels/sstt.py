@@ -33,61 +33,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from reid_from_video.core.config import option
 from reid_from_video.io.tracklets import TRACKLET_KEY, tracklet_identity
+from reid_from_video.labels.config import SsttConfig
 
 LABEL_COLUMNS = ("camera", "track", "label", "instant_s")
-CONFLICTS = ("drop_all", "keep_longest")
 # Times are float seconds such as (frame - 1) / fps; comparisons allow this much rounding.
 _EPS = 1e-9
-
-
-@dataclass
-class SsttConfig:
-    """The SSTT sampling settings (see the module docstring)."""
-
-    period_s: float = option(
-        10.0,
-        "P: seconds between sampling instants; should exceed the time most people stay in a camera view "
-        "(pedestrians crossing a view: roughly 5-20 s)",
-    )
-    start_s: float = option(0.0, "first instant, in seconds after the camera's first indexed time")
-    min_frames: int = option(5, "tracklets with fewer index rows (crops) are never sampled")
-    min_distance: float = option(
-        1.0,
-        "tracklets whose box centres at an instant are closer than this many box heights (the mean of "
-        "the pair) are in conflict; 0 turns the spatial rule off",
-    )
-    conflict: str = option(
-        "drop_all",
-        "drop_all: no tracklet in a conflict is labelled at that instant (two close tracklets may be one "
-        "person); keep_longest: longest tracklets first, each kept when far from all kept before it",
-    )
-    tolerance_s: float | None = option(
-        None,
-        "a present tracklet is labelled only with a box within this many seconds of the instant; "
-        "null: half the camera's median row interval (half a frame when every frame has a crop)",
-    )
-
-    def __post_init__(self) -> None:
-        if not self.period_s > 0:
-            raise ValueError(f"period_s must be > 0, got {self.period_s}")
-        if self.start_s < 0:
-            raise ValueError(f"start_s must be >= 0, got {self.start_s}")
-        if self.min_frames < 1:
-            raise ValueError(f"min_frames must be >= 1, got {self.min_frames}")
-        if self.min_distance < 0:
-            raise ValueError(f"min_distance must be >= 0, got {self.min_distance}")
-        if self.conflict not in CONFLICTS:
-            raise ValueError(f"conflict must be one of {CONFLICTS}, got {self.conflict!r}")
-        if self.tolerance_s is not None and self.tolerance_s < 0:
-            raise ValueError(f"tolerance_s must be >= 0 or null, got {self.tolerance_s}")
 
 
 # ------------------------------------------------------------------------------------------ sampling

@@ -27,59 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reid_from_video.core.config import option, section
 from reid_from_video.core.distances import normalize_rows
-from reid_from_video.labels.cluster import ClusterConfig, Clustering, cluster
+from reid_from_video.labels.cluster import Clustering, cluster
+from reid_from_video.labels.config import AssociationConfig, IsolationConfig, TmcConfig
 
-NOISE_POLICIES = ("drop", "separate", "nearest")
-UNCLUSTERED_POLICIES = ("drop", "own")
 DROPPED = -1  # sub_track / label of a row or sub-tracklet left out of training
-
-
-@dataclass
-class IsolationConfig:
-    """Intra-tracklet isolation (DBSCAN on each tracklet's frame features)."""
-
-    enabled: bool = option(True, "split tracklets at identity switches; false keeps every tracklet whole")
-    eps: float = option(0.6, "eps_intra: DBSCAN radius on unit-length frame features (Euclidean)")
-    min_samples: int = option(4, "DBSCAN: frames within eps (itself included) that make a core frame")
-    noise: str = option(
-        "drop", "DBSCAN's noise frames: drop, separate (one more sub-tracklet), nearest (nearest cluster)"
-    )
-    keep_unclustered: bool = option(True, "a tracklet where no cluster forms stays whole (else dropped)")
-
-    def __post_init__(self) -> None:
-        if self.eps <= 0 or self.min_samples < 1:
-            raise ValueError(f"eps must be > 0 and min_samples >= 1, got {self.eps}, {self.min_samples}")
-        if self.noise not in NOISE_POLICIES:
-            raise ValueError(f"noise must be one of {NOISE_POLICIES}, not {self.noise!r}")
-
-
-@dataclass
-class AssociationConfig:
-    """Inter-tracklet association (DBSCAN over pooled sub-tracklet features)."""
-
-    frames: int = option(32, "consecutive frames per sub-tracklet pooled into its feature (a random window)")
-    unclustered: str = option("drop", "sub-tracklets DBSCAN leaves as noise: drop, or own (a label each)")
-    camera_centring: bool = option(
-        False,
-        "subtract each camera's mean pooled feature before clustering (then unit length again): removes a "
-        "camera's colour cast so that one person's pieces in different cameras can meet; not in TMC",
-    )
-    seed: int = option(0, "seed of the frame windows")
-    cluster: ClusterConfig = section(ClusterConfig, "distance and DBSCAN settings")
-
-    def __post_init__(self) -> None:
-        if self.frames < 1:
-            raise ValueError(f"frames must be >= 1, got {self.frames}")
-        if self.unclustered not in UNCLUSTERED_POLICIES:
-            raise ValueError(f"unclustered must be one of {UNCLUSTERED_POLICIES}, not {self.unclustered!r}")
-
-
-@dataclass
-class TmcConfig:
-    isolation: IsolationConfig = section(IsolationConfig, "intra-tracklet isolation")
-    association: AssociationConfig = section(AssociationConfig, "inter-tracklet association")
 
 
 # ------------------------------------------------------------------------------------------- isolation

@@ -36,7 +36,6 @@ from __future__ import annotations
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,22 +43,10 @@ import torch
 from torch import nn
 
 from reid_from_video.core.errors import ConfigError, InputError
-from reid_from_video.models.osnet import OSNET_WIDTHS, osnet
+from reid_from_video.models.config import BACKBONES, IMAGENET, NO_WEIGHTS, OSNET_WIDTHS
+from reid_from_video.models.osnet import osnet
 
-NO_WEIGHTS = "none"
-IMAGENET = "imagenet"
 RESNET_LAYERS = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4")
-
-
-@dataclass(frozen=True)
-class BackboneSpec:
-    """How to build one backbone: ``build(last_stride)`` returns the (randomly initialised) module."""
-
-    build: Callable[[int], nn.Module]
-    channels: int
-    imagenet: str | None = None  # torchvision's weights name, for get_weight(); None: no pretrained weights
-    ignored_prefixes: tuple[str, ...] = ()  # keys of a pretrained state dict the backbone has no use for
-    pools: bool = False  # pools inside (a 1 x 1 output map): the network's pooling must be avg
 
 
 def _resnet(arch: str) -> Callable[[int], nn.Module]:
@@ -116,14 +103,12 @@ def _osnet(name: str) -> Callable[[int], nn.Module]:
     return build
 
 
-BACKBONES: dict[str, BackboneSpec] = {
-    "resnet50": BackboneSpec(_resnet("resnet50"), 2048, "ResNet50_Weights.IMAGENET1K_V1", ("fc.",)),
-    "resnet18": BackboneSpec(_resnet("resnet18"), 512, "ResNet18_Weights.IMAGENET1K_V1", ("fc.",)),
-    "tiny": BackboneSpec(_tiny, TINY_WIDTHS[-1]),
-    **{
-        name: BackboneSpec(_osnet(name), 512, ignored_prefixes=("classifier.",), pools=True)
-        for name in OSNET_WIDTHS
-    },
+# The module of each backbone of BACKBONES (models.config holds what a config needs to know of them).
+BUILDERS: dict[str, Callable[[int], nn.Module]] = {
+    "resnet50": _resnet("resnet50"),
+    "resnet18": _resnet("resnet18"),
+    "tiny": _tiny,
+    **{name: _osnet(name) for name in OSNET_WIDTHS},
 }
 
 
@@ -137,7 +122,7 @@ def build_backbone(
         raise ConfigError(f"unknown backbone {name!r}; known: {', '.join(BACKBONES)}")
     if last_stride not in (1, 2):
         raise ConfigError(f"last_stride must be 1 or 2, got {last_stride}")
-    module = spec.build(last_stride)
+    module = BUILDERS[name](last_stride)
     if weights is None:
         pass
     elif weights == NO_WEIGHTS:

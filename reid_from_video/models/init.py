@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reid_from_video.core.errors import InputError
-from reid_from_video.models.backbones import BACKBONES, load_matching_state, read_tensors_file, state_dict_of
+from reid_from_video.models.backbones import load_matching_state, read_tensors_file, state_dict_of
+from reid_from_video.models.config import BACKBONES
 from reid_from_video.models.osnet import OSNet
 from reid_from_video.models.osnet_onnx import onnx_osnet_state
 

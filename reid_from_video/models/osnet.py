@@ -33,16 +33,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from reid_from_video.models.config import OSNET_WIDTHS
+
 FEATURE_DIM = 512
 BLOCKS_PER_STAGE = 2
 GATE_REDUCTION = 16
 BOTTLENECK_REDUCTION = 4
-OSNET_WIDTHS: dict[str, tuple[int, int, int, int]] = {
-    "osnet_x1_0": (64, 256, 384, 512),
-    "osnet_x0_75": (48, 192, 288, 384),
-    "osnet_x0_5": (32, 128, 192, 256),
-    "osnet_x0_25": (16, 64, 96, 128),
-}
 
 
 class ConvLayer(nn.Module):

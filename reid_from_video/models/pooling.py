@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-GEM_P = 3.0
+from reid_from_video.models.config import GEM_P
+
 GEM_EPS = 1e-6
 
 

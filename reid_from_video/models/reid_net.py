@@ -17,100 +17,19 @@ state dict; :meth:`ModelConfig.from_dict` and :func:`model_from_state` rebuild t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reid_from_video.core.config import config_from_dict, config_to_dict, option
-from reid_from_video.models.backbones import BACKBONES, IMAGENET, build_backbone
+from reid_from_video.models.backbones import build_backbone
+from reid_from_video.models.config import ModelConfig
 from reid_from_video.models.heads import BNNeck, CameraClassifiers, Classifier, embedding_layer
 from reid_from_video.models.init import load_init
-from reid_from_video.models.pooling import GEM_P, build_pooling
-
-# The usual re-ID preprocessing (the same values as reid_from_video.embed.runtime's model card defaults).
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from reid_from_video.models.pooling import build_pooling
 
 NumClasses = int | Sequence[int] | None
-
-
-@dataclass
-class ModelConfig:
-    """The ``model`` section: architecture, initial weights and the input it expects."""
-
-    backbone: str = option(
-        "resnet50",
-        "resnet50 (2048-d, the papers'), resnet18 (512-d), tiny (192-d, for CPU tests), osnet_x1_0, "
-        "osnet_x0_75, osnet_x0_5, osnet_x0_25 (512-d re-ID networks; start them with init)",
-    )
-    weights: str = option(
-        "imagenet",
-        "initial backbone weights: imagenet (torchvision's; needs the network or torch's download cache), "
-        "a state dict file (e.g. torchvision's resnet50-0676ba61.pth), or none (random; warns for a ResNet)",
-    )
-    init: str = option(
-        "",
-        "start from this file instead of weights: an OSNet .onnx (eval-mode export, batch norm folded), "
-        "an rfv model.pt (the whole network but its classifier), or a backbone state dict (torchreid / "
-        "boxmot OSNet .pth, torchvision ResNet); empty: weights",
-    )
-    last_stride: int = option(1, "stride of the backbone's last stage: 1 (re-ID's usual, twice the map) or 2")
-    pooling: Literal["avg", "gem"] = option("avg", "global pooling: avg, or gem (generalised mean, learnt p)")
-    gem_p: float = option(GEM_P, "gem: initial exponent p")
-    neck: Literal["bnneck", "none"] = option(
-        "bnneck", "bnneck (BatchNorm1d, bias frozen, before the classifier; bag of tricks) or none"
-    )
-    embedding_dim: int = option(0, "a linear reduction of the pooled feature to this size; 0: none")
-    input_size: tuple[int, int] = option([256, 128], "input height, width in pixels")
-    mean: tuple[float, float, float] = option(list(IMAGENET_MEAN), "per-channel mean of 0..1 pixels")
-    std: tuple[float, float, float] = option(list(IMAGENET_STD), "per-channel standard deviation")
-    colour: Literal["RGB", "BGR"] = option("RGB", "channel order of the input")
-
-    def __post_init__(self) -> None:
-        if self.backbone not in BACKBONES:
-            raise ValueError(f"unknown backbone {self.backbone!r}; known: {', '.join(BACKBONES)}")
-        if not str(self.weights):
-            raise ValueError("weights must be none, imagenet or a state dict file")
-        spec = BACKBONES[self.backbone]
-        if self.weights == IMAGENET and spec.imagenet is None and not self.init:
-            raise ValueError(
-                f"backbone {self.backbone} has no ImageNet weights: give init=FILE, weights=FILE or "
-                f"weights=none"
-            )
-        if self.last_stride not in (1, 2):
-            raise ValueError(f"last_stride must be 1 or 2, got {self.last_stride}")
-        if self.pooling not in ("avg", "gem"):
-            raise ValueError(f"pooling must be avg or gem, got {self.pooling!r}")
-        if spec.pools and self.pooling != "avg":
-            raise ValueError(f"backbone {self.backbone} pools inside (a 1 x 1 map): pooling must be avg")
-        if self.gem_p <= 0:
-            raise ValueError(f"gem_p must be > 0, got {self.gem_p}")
-        if self.neck not in ("bnneck", "none"):
-            raise ValueError(f"neck must be bnneck or none, got {self.neck!r}")
-        if self.embedding_dim < 0:
-            raise ValueError(f"embedding_dim must be >= 0 (0: none), got {self.embedding_dim}")
-        if len(self.input_size) != 2 or min(self.input_size) < 1:
-            raise ValueError(f"input_size must be [height, width] > 0, got {list(self.input_size)}")
-        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
-            raise ValueError(f"mean and std need 3 values each, std > 0: {list(self.mean)}, {list(self.std)}")
-        if self.colour not in ("RGB", "BGR"):
-            raise ValueError(f"colour must be RGB or BGR, got {self.colour!r}")
-        self.input_size = (int(self.input_size[0]), int(self.input_size[1]))
-        self.mean = tuple(float(v) for v in self.mean)  # type: ignore[assignment]
-        self.std = tuple(float(v) for v in self.std)  # type: ignore[assignment]
-
-    def to_dict(self) -> dict[str, Any]:
-        """A plain dict (lists, strings, numbers) for a checkpoint or a model card."""
-        return config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "model config") -> ModelConfig:
-        """The config from :meth:`to_dict`'s output; missing keys take the defaults, unknown keys and wrong
-        types are a :class:`~reid_from_video.core.errors.ConfigError` naming ``source``."""
-        return config_from_dict(cls, data, source)
 
 
 class ReidOutput(NamedTuple):

@@ -11,6 +11,7 @@ from reid_from_video.evaluate.config import EvaluateConfig
 from reid_from_video.export.config import ExportConfig
 from reid_from_video.labels.config import LabelConfig
 from reid_from_video.noise.config import MotEvalConfig
+from reid_from_video.synth.config import SynthConfig
 from reid_from_video.tracking.config import TrackConfig
 from reid_from_video.train.config import TrainConfig
 
@@ -50,3 +51,20 @@ class PipelineConfig:
             )
         if not self.track.save_crops:
             raise ValueError("track.save_crops must be true: training reads the crops of the store")
+
+
+@dataclass
+class DemoConfig:
+    world: SynthConfig = section(SynthConfig, "the camera network the pipeline learns from (rfv synth)")
+    heldout: SynthConfig = field(
+        default_factory=lambda: SynthConfig(people_seed=1, test_fraction=0.9, contact_sheet=False),
+        metadata={"help": "the same cameras watching other people (another people_seed): scores the model"},
+    )
+    pipeline: PipelineConfig = section(PipelineConfig, "rfv run (gt and eval_data are set by the demo)")
+
+    def __post_init__(self) -> None:
+        if self.heldout.people == self.world.people:
+            raise ValueError("heldout.people_seed must differ from the world's: the held-out people are new")
+        for key in ("seed", "cameras", "size", "photometric"):  # what makes the cameras
+            if getattr(self.heldout, key) != getattr(self.world, key):
+                raise ValueError(f"heldout.{key} must equal world.{key}: the same cameras, other people")

@@ -10,35 +10,17 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reid_from_video.core.atomic import write_json
-from reid_from_video.core.config import config_to_dict, section
-from reid_from_video.pipeline.config import PipelineConfig
+from reid_from_video.core.config import config_to_dict
+from reid_from_video.pipeline.config import DemoConfig
 from reid_from_video.pipeline.run import run_pipeline
 from reid_from_video.synth.config import SynthConfig
 
 WORLD_DONE = "world.json"  # written last by rfv synth: a complete world
 DEMO_CONFIG = "demo_world.json"  # beside world.json: the world config it was made with
-
-
-@dataclass
-class DemoConfig:
-    world: SynthConfig = section(SynthConfig, "the camera network the pipeline learns from (rfv synth)")
-    heldout: SynthConfig = field(
-        default_factory=lambda: SynthConfig(people_seed=1, test_fraction=0.9, contact_sheet=False),
-        metadata={"help": "the same cameras watching other people (another people_seed): scores the model"},
-    )
-    pipeline: PipelineConfig = section(PipelineConfig, "rfv run (gt and eval_data are set by the demo)")
-
-    def __post_init__(self) -> None:
-        if self.heldout.people == self.world.people:
-            raise ValueError("heldout.people_seed must differ from the world's: the held-out people are new")
-        for key in ("seed", "cameras", "size", "photometric"):  # what makes the cameras
-            if getattr(self.heldout, key) != getattr(self.world, key):
-                raise ValueError(f"heldout.{key} must equal world.{key}: the same cameras, other people")
 
 
 def run_demo(out: str | Path, config: DemoConfig) -> dict[str, Any]:

@@ -8,19 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from reid_from_video.core.config import section
 from reid_from_video.io.results import JsonObject
 from reid_from_video.report import sections
+from reid_from_video.report.config import ReportConfig
 from reid_from_video.report.html import Raw, code, note, tag
-from reid_from_video.report.montage import MontageConfig
 
-REPORT_FILE = "report.html"
 T = TypeVar("T")
-
-
-@dataclass
-class ReportConfig:
-    montage: MontageConfig = section(MontageConfig, "the montage of sample tracklets per label")
 
 
 @dataclass

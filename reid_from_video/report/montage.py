@@ -17,23 +17,10 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from reid_from_video.core.config import option
 from reid_from_video.core.errors import InputError
 from reid_from_video.io.store import SUB_TRACK, TrackletStore
+from reid_from_video.report.config import MontageConfig
 from reid_from_video.report.sections import read_table
-
-
-@dataclass
-class MontageConfig:
-    labels: int = option(6, "labels shown in the montage")
-    tracklets: int = option(4, "tracklets shown per label (different cameras first)")
-    frames: int = option(4, "crops shown per tracklet, spread evenly over it")
-    height: int = option(96, "crop height in the page, pixels (larger crops are shrunk to it when embedded)")
-
-    def __post_init__(self) -> None:
-        for name in ("labels", "tracklets", "frames", "height"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"montage.{name} must be >= 1, got {getattr(self, name)}")
 
 
 @dataclass

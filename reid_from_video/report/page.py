@@ -25,7 +25,8 @@ from typing import Any
 from reid_from_video.core.atomic import atomic_write
 from reid_from_video.core.errors import InputError, RfvError
 from reid_from_video.report import sections
-from reid_from_video.report.context import REPORT_FILE, Context, ReportConfig
+from reid_from_video.report.config import REPORT_FILE, ReportConfig
+from reid_from_video.report.context import Context
 from reid_from_video.report.exported import render_export
 from reid_from_video.report.html import Raw, code, join, note, page, tag
 from reid_from_video.report.labelling import render_labels, render_montage

@@ -10,13 +10,37 @@ from dataclasses import dataclass
 from typing import Literal
 
 from reid_from_video.core.config import option, section
-from reid_from_video.labels.tmc import AssociationConfig
+from reid_from_video.labels.config import AssociationConfig
 from reid_from_video.losses.settings import REID_LABEL_SMOOTHING, TAUDL_LAMBDA, TAUDL_SIGMA, TMC_MARGIN
-from reid_from_video.models import ModelConfig
-from reid_from_video.train.augment import AugmentConfig
+from reid_from_video.models.config import ModelConfig
 
 METHODS = ("taudl", "tmc")
 AMP_MODES = ("auto", "bf16", "off")
+
+
+@dataclass
+class AugmentConfig:
+    """The ``augment`` section: batch augmentation of the training images."""
+
+    flip: float = option(0.5, "probability of a horizontal flip")
+    padding: int = option(10, "pixels of mean colour added on each side before a random crop; 0: no crop")
+    erasing: float = option(0.5, "probability of random erasing (a rectangle set to the mean colour)")
+    erasing_area: tuple[float, float] = option([0.02, 0.4], "[min, max] share of the image area erased")
+    erasing_ratio: tuple[float, float] = option(
+        [0.3, 3.33], "[min, max] height / width of the erased rectangle (drawn log-uniform)"
+    )
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.flip <= 1 and 0 <= self.erasing <= 1):
+            raise ValueError(f"flip and erasing are probabilities in [0, 1], got {self.flip}, {self.erasing}")
+        if self.padding < 0:
+            raise ValueError(f"padding must be >= 0, got {self.padding}")
+        if len(self.erasing_area) != 2 or not 0 < self.erasing_area[0] <= self.erasing_area[1] <= 1:
+            raise ValueError(f"erasing_area must be [min, max] in (0, 1], got {list(self.erasing_area)}")
+        if len(self.erasing_ratio) != 2 or not 0 < self.erasing_ratio[0] <= self.erasing_ratio[1]:
+            raise ValueError(f"erasing_ratio must be [min, max] with 0 < min, got {list(self.erasing_ratio)}")
+        self.erasing_area = (float(self.erasing_area[0]), float(self.erasing_area[1]))
+        self.erasing_ratio = (float(self.erasing_ratio[0]), float(self.erasing_ratio[1]))
 
 
 @dataclass

@@ -11,7 +11,7 @@ from reid_from_video.embed.features import chosen_frames, pool_frames
 from reid_from_video.evaluate.config import EvaluateConfig
 from reid_from_video.evaluate.evaluation import evaluate_features
 from reid_from_video.io.tracklets import TrackletSet
-from reid_from_video.models import ReidNet
+from reid_from_video.models.reid_net import ReidNet
 from reid_from_video.train.augment import normalize
 from reid_from_video.train.decode import BatchDataset, batch_loader
 

@@ -29,7 +29,7 @@ from reid_from_video.core.atomic import atomic_write, write_json
 from reid_from_video.core.config import config_to_dict
 from reid_from_video.core.errors import ConfigError
 from reid_from_video.io.tracklets import TrackletSet
-from reid_from_video.models import ReidNet
+from reid_from_video.models.reid_net import ReidNet
 from reid_from_video.train.augment import augment, normalize, sample_params
 from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.data import TrainFrames

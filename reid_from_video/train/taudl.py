@@ -12,7 +12,7 @@ from torch import nn
 
 from reid_from_video.core.errors import InputError
 from reid_from_video.losses.taudl import TAUDLLoss
-from reid_from_video.models import ReidNet, build_model
+from reid_from_video.models.reid_net import ReidNet, build_model
 from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.data import TrainFrames, camera_local_labels, every_unit_labelled
 from reid_from_video.train.distributed import Process, gather

@@ -29,7 +29,7 @@ from reid_from_video.labels.tmc import associate, association_windows, pooled_fe
 from reid_from_video.losses.identity import CrossEntropyLabelSmooth
 from reid_from_video.losses.mmt import SoftCrossEntropyLoss, SoftTripletLoss
 from reid_from_video.losses.triplet import BatchHardTripletLoss
-from reid_from_video.models import ReidNet, build_model, classifier_sizes
+from reid_from_video.models.reid_net import ReidNet, build_model, classifier_sizes
 from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.data import NOT_TRAINED, TrainFrames
 from reid_from_video.train.distributed import Process, broadcast, gather
