@@ -1,0 +1,148 @@
+"""Benchmark: does adapting a pretrained re-ID network to the cameras beat the network as downloaded?
+(issue 18, "Measure": adapted >= pretrained + 10 mAP points on held-out people of the same cameras.)
+
+For every world seed, the demo's camera network (``rfv demo``'s preset: 3 cameras, background subtraction +
+DeepSORT on colour histograms) is rendered twice, as ``rfv demo`` does: a world the pipeline learns from
+and the same cameras watching other people (``heldout``), large enough for a stable evaluation (at least
+100 queries and 500 gallery tracklets; the script refuses smaller). On that held-out set it scores:
+
+* ``pretrained``: the OSNet-x0.25 file as downloaded (``rfv evaluate HELDOUT/mars --model FILE``);
+* ``tmc``: ``rfv run`` with TMC, started from that file (``train.model.init``), first labels from its
+  features (``label_model: auto``);
+* ``taudl``: ``rfv run`` with TAUDL's SSTT labels, started from the same file;
+* ``scratch``: ``rfv run`` as the demo has it (TMC, the tiny CNN from random weights, colour-histogram
+  labels).
+
+It prints mAP and rank-1 per seed and method, then the mean ± standard deviation over seeds and each
+method's gain over ``pretrained``. Everything lands in ``--out`` (one ``rfv run`` folder per seed and
+method), and a finished run is skipped when the script is run again (``rfv run``'s resume).
+
+The full measurement (``--scale full``, 40 epochs at 256 x 128 for OSNet) is GPU work: on the 2-core CPU
+box one OSNet training run takes hours. ``--scale mini`` runs the same code on small worlds with one short
+epoch, as a check that the script works; its figures mean nothing.
+
+    python benchmarks/bench_adaptation.py --osnet ../shared/data/models/osnet_x0_25_msmt17.onnx \\
+        [--seeds 0 1 2] [--scale full|mini] [--out runs/bench-adaptation] [--device auto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+from reid_from_video.core.config import load_config
+from reid_from_video.evaluate.config import EvaluateConfig
+from reid_from_video.pipeline.config import DemoConfig
+
+METHODS = ("pretrained", "tmc", "taudl", "scratch")
+MIN_QUERIES, MIN_GALLERY = 100, 500  # the issue's floor for a stable evaluation
+
+# The held-out people: more of them, for longer, than the demo's (54 queries, 238 gallery tracklets).
+HELDOUT = {"full": ["heldout.identities=120", "heldout.seconds=120"], "mini": ["heldout.seconds=20"]}
+WORLD = {"full": [], "mini": ["world.seconds=20", "world.identities=12"]}
+SHORT = ["epochs=1", "data.iters=2", "eval.before=true", "eval.every=1"]  # --scale mini only
+
+
+def osnet_start(osnet: Path, scale: str) -> list[str]:
+    """train.* for fine-tuning the OSNet file: its own input size, a fine-tuning learning rate."""
+    size = "[256, 128]" if scale == "full" else "[128, 64]"
+    return [
+        "model.backbone=osnet_x0_25",
+        f"model.init={osnet}",
+        f"model.input_size={size}",
+        "optim.lr=3.5e-4",
+        *(["epochs=40", "eval.every=10"] if scale == "full" else SHORT),
+    ]
+
+
+def method_overrides(method: str, osnet: Path, scale: str) -> list[str]:
+    """Demo-config overrides of one pipeline variant (``pipeline.`` prefixed)."""
+    train: list[str] = [] if scale == "full" else list(SHORT)
+    top: list[str] = []
+    if method == "tmc":
+        train = osnet_start(osnet, scale)
+        top = ["label_model=auto"]
+    elif method == "taudl":
+        train = ["method=taudl", "data.p=24", *osnet_start(osnet, scale)]
+        top = ["label.method=sstt"]
+    return [f"pipeline.{o}" for o in top] + [f"pipeline.train.{o}" for o in train]
+
+
+def demo_config(seed: int, method: str, osnet: Path, scale: str, device: str) -> DemoConfig:
+    overrides = [
+        f"world.seed={seed}",
+        f"heldout.seed={seed}",
+        f"world.people_seed={100 + seed}",
+        f"heldout.people_seed={200 + seed}",
+        *WORLD[scale],
+        *HELDOUT[scale],
+        f"pipeline.train.device={device}",
+        *method_overrides(method, osnet, scale),
+    ]
+    return load_config(DemoConfig, "demo", overrides, stage="demo")
+
+
+def score(run: Path) -> dict[str, float]:
+    data = json.loads((run / "run" / "evaluate" / "evaluate.json").read_text())
+    return {k: 100 * data[k] for k in ("mAP", "rank1")} | {k: data[k] for k in ("queries", "gallery")}
+
+
+def pretrained_score(heldout: Path, osnet: Path, out: Path, device: str) -> dict[str, float]:
+    from reid_from_video.evaluate.evaluation import run_evaluate
+
+    result = run_evaluate(heldout / "mars", out, EvaluateConfig(plots=False, device=device), model=osnet)
+    return {"mAP": 100 * result.mAP, "rank1": 100 * result.rank1}
+
+
+def one_seed(seed: int, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    from reid_from_video.pipeline.demo import run_demo
+
+    scores: dict[str, dict[str, float]] = {}
+    for method in METHODS[1:]:
+        folder = args.out / f"seed{seed}" / method
+        run_demo(folder, demo_config(seed, method, args.osnet, args.scale, args.device))
+        scores[method] = score(folder)
+    first = args.out / f"seed{seed}" / METHODS[1]
+    queries, gallery = scores[METHODS[1]]["queries"], scores[METHODS[1]]["gallery"]
+    if args.scale == "full" and (queries < MIN_QUERIES or gallery < MIN_GALLERY):
+        sys.exit(f"seed {seed}: {queries} queries, {gallery} gallery: below {MIN_QUERIES} / {MIN_GALLERY}")
+    scores["pretrained"] = pretrained_score(first / "heldout", args.osnet, first / "pretrained", args.device)
+    return scores
+
+
+def mean_spread(values: list[float]) -> str:
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):5.1f} ± {spread:4.1f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--osnet", type=Path, required=True, help="the OSNet-x0.25 file (.onnx, .pth)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--scale", choices=("full", "mini"), default="full")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench-adaptation"))
+    parser.add_argument("--device", default="auto", help="auto: a GPU when present")
+    args = parser.parse_args()
+    table = {seed: one_seed(seed, args) for seed in args.seeds}
+    print(f"\nheld-out people of the same cameras, scale {args.scale}, seeds {args.seeds}")
+    for seed, scores in table.items():
+        cells = "  ".join(f"{m} {scores[m]['mAP']:5.1f} / {scores[m]['rank1']:5.1f}" for m in METHODS)
+        print(f"seed {seed} (mAP / rank-1 %): {cells}")
+    for method in METHODS:
+        maps = [table[s][method]["mAP"] for s in args.seeds]
+        gains = [table[s][method]["mAP"] - table[s]["pretrained"]["mAP"] for s in args.seeds]
+        ranks = [table[s][method]["rank1"] for s in args.seeds]
+        line = f"{method:10s} mAP {mean_spread(maps)}  rank-1 {mean_spread(ranks)}"
+        print(
+            line + ("" if method == "pretrained" else f"  gain over pretrained {mean_spread(gains)} points")
+        )
+    (args.out / "summary.json").write_text(json.dumps({str(k): v for k, v in table.items()}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
