@@ -21,7 +21,7 @@ from reid_from_video.core.errors import InputError
 from reid_from_video.core.inputs import missing_file, require_inputs
 from reid_from_video.core.layout import RUN_FILE, STAGE_FILE, read_stage_file
 from reid_from_video.io.mot import find_sequences
-from reid_from_video.labels.config import HISTOGRAM
+from reid_from_video.labels.config import HISTOGRAM, NETWORK
 from reid_from_video.pipeline.config import PipelineConfig
 from reid_from_video.pipeline.fingerprint import content_hash, stage_key, tree_fingerprint
 from reid_from_video.pipeline.stages import STAGES, Inputs, Stage
@@ -90,11 +90,11 @@ def _inputs(cameras: Path, run: Path, config: PipelineConfig) -> Inputs:
         missing += missing_file("gt", config.gt, "Give MOTChallenge ground truth (a sequence per camera)")
     if config.eval_data:
         missing += missing_file("eval_data", config.eval_data, "Give a MARS root or a store with gt ids")
-    if config.label.method == "tmc" and config.label_model != HISTOGRAM:
-        missing += missing_file(
+    if config.label.method == "tmc" and config.label_features() not in (HISTOGRAM, NETWORK):
+        missing += missing_file(  # the network (train.model.*) is checked with the train stage
             "label_model",
             config.label_model,
-            "Give a re-ID model file (ONNX, TorchScript, model.pt), or histogram",
+            "Give a re-ID model file (ONNX, TorchScript, model.pt), network, histogram or auto",
         )
     for stage in STAGES:
         if stage.enabled(inputs):
