@@ -232,3 +232,12 @@ def test_every_stage_runs_on_the_gpu_when_present():
             devices
         )
         assert set(devices.values()) == {"auto"}, devices
+
+
+def test_an_onnx_init_needs_an_osnet_backbone(tmp_path):
+    onnx = tmp_path / "osnet_x0_25_msmt17.onnx"
+    onnx.write_bytes(b"")
+    wrong = check_model(ModelConfig(init=str(onnx)), "train.")
+    assert [m.key for m in wrong] == ["train.model.init"]
+    assert "not train.model.backbone=resnet50" in wrong[0].problem and "osnet_x0_25" in wrong[0].remedy
+    assert check_model(ModelConfig(backbone="osnet_x0_25", init=str(onnx)), "train.") == []

@@ -1,6 +1,7 @@
 """What a network starts from, checked before a stage runs (see :mod:`reid_from_video.core.inputs`):
-``model.init`` (a file), else ``model.weights`` (a state dict file, or ``imagenet``: torchvision's file in
-torch's hub cache, else its download server must answer; nothing is downloaded here)."""
+``model.init`` (a file; an ONNX one needs an OSNet ``model.backbone``), else ``model.weights`` (a state dict
+file, or ``imagenet``: torchvision's file in torch's hub cache, else its download server must answer;
+nothing is downloaded here)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from reid_from_video.core.errors import MissingInput
 from reid_from_video.core.inputs import missing_file, reachable
-from reid_from_video.models.config import BACKBONES, IMAGENET, NO_WEIGHTS, ModelConfig
+from reid_from_video.models.config import BACKBONES, IMAGENET, NO_WEIGHTS, OSNET_WIDTHS, ModelConfig
 
 
 def imagenet_source(weights_name: str) -> tuple[Path, str]:
@@ -25,11 +26,22 @@ def model_inputs(config: ModelConfig, prefix: str = "") -> list[MissingInput]:
     """The network's missing inputs, under the keys ``{prefix}model.*``."""
     init, weights = f"{prefix}model.init", f"{prefix}model.weights"
     if config.init:
-        return missing_file(
+        missing = missing_file(
             init,
             config.init,
             f"Give an OSNet .onnx, an rfv train model.pt or a backbone state dict file: {init}=FILE",
         )
+        if (
+            not missing
+            and Path(config.init).suffix.lower() == ".onnx"
+            and config.backbone not in OSNET_WIDTHS
+        ):
+            problem = (
+                f"an ONNX file loads into an OSNet backbone, not {prefix}model.backbone={config.backbone}"
+            )
+            remedy = f"Give the file's variant: {prefix}model.backbone={' | '.join(OSNET_WIDTHS)}"
+            missing = [MissingInput(init, config.init, problem, remedy)]
+        return missing
     if config.weights == NO_WEIGHTS:
         return []
     if config.weights != IMAGENET:
