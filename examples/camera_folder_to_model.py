@@ -66,6 +66,7 @@ def example() -> int:
     run(
         ["run", str(video), "--out", str(args.out / "run"), "-c", "tmc", f"gt={gt}", f"label_model={osnet}"]
         + [
+            "track.detector.backend=yolox",  # the preset's default is ultralytics yolo11n.pt (downloaded)
             f"track.detector.weights={detector}",
             "track.embedder.backend=onnx",
             f"track.embedder.weights={osnet}",

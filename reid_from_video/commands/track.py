@@ -21,8 +21,9 @@ def _track_arguments(parser: argparse.ArgumentParser) -> None:
 @command(
     "track",
     help="detect and track people per camera: MOTChallenge txt, crops and the tracklet index",
-    description="Per camera: detect persons (YOLOX ONNX, ultralytics YOLO, background subtraction or "
-    "precomputed MOT detections), embed their appearance (ONNX / TorchScript re-ID model, precomputed "
+    description="Per camera: detect persons (ultralytics YOLO, by default yolo11n.pt, which ultralytics "
+    "downloads where a network exists; YOLOX ONNX; background subtraction; or precomputed MOT detections), "
+    "embed their appearance (ONNX / TorchScript re-ID model, precomputed "
     "deep_sort features, colour histograms or none), track with DeepSORT (trackers/), and write "
     "RUN/mot/<camera>.txt, crops under RUN/crops/ and the index RUN/index.csv. Cameras already complete in "
     "RUN are skipped; workers=N tracks N cameras at once; shard=i/n takes every n-th camera. With the "

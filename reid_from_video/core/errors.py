@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -26,3 +28,27 @@ class InputError(RfvError):
 
 class ConfigError(RfvError):
     """An invalid configuration: unknown key, wrong type, malformed override."""
+
+
+@dataclass(frozen=True)
+class MissingInput:
+    """One input file or downloadable name that a command cannot get, by the full config key the user gives
+    it with (``track.detector.weights`` inside ``rfv run``, ``detector.weights`` inside ``rfv track``)."""
+
+    key: str
+    value: str
+    problem: str
+    remedy: str  # what to give instead
+
+    def __str__(self) -> str:
+        value = self.value or "''"
+        return f"{self.key}={value}: {self.problem}.\n    {self.remedy}"
+
+
+class MissingInputsError(RfvError):
+    """Every input a command cannot get, found before anything ran, in one message."""
+
+    def __init__(self, missing: Sequence[MissingInput]):
+        self.missing = tuple(missing)
+        lines = "\n".join(f"  {item}" for item in self.missing)
+        super().__init__(f"{len(self.missing)} input(s) missing or not available; nothing was run:\n{lines}")

@@ -9,16 +9,19 @@ from typing import Literal
 from reid_from_video.core.config import option
 
 Backend = Literal["yolo", "yolox", "precomputed", "bgsub"]
+# The default detector: an ultralytics model name, downloaded by ultralytics where a network exists.
+DEFAULT_YOLO = "yolo11n.pt"
 
 
 @dataclass
 class DetectorConfig:
     """The ``detector`` section: which backend, its model, and the filters applied to every box."""
 
-    backend: Backend = option("yolox", "yolo (ultralytics), yolox (ONNX), precomputed (MOT det file), bgsub")
+    backend: Backend = option("yolo", "yolo (ultralytics), yolox (ONNX), precomputed (MOT det file), bgsub")
     weights: str = option(
-        "../shared/data/models/yolox_nano.onnx",
-        "yolo: a weights file or an ultralytics model name (a name needs the network); yolox: an .onnx file",
+        DEFAULT_YOLO,
+        "yolo: an ultralytics model name (downloaded where a network exists) or a weights file (ultralytics "
+        "unpickles it: only files you trust); yolox: an .onnx file such as yolox_nano.onnx",
     )
     source: str = option(
         "{path}/det/det.txt",

@@ -29,8 +29,9 @@ class EmbedderConfig:
 
     backend: Backend = option("none", "none (motion only), onnx, torch (TorchScript), precomputed, histogram")
     weights: str = option(
-        "../shared/data/models/osnet_x0_25_msmt17.onnx",
-        "onnx / torch: the model file (preprocessing from <file>.json, else RGB ImageNet at its input size)",
+        "",
+        "onnx / torch: the model file, e.g. osnet_x0_25_msmt17.onnx (preprocessing from <file>.json, else "
+        "RGB ImageNet at its input size)",
     )
     source: str = option(
         "{path}.npy", "precomputed: the deep_sort .npy file of a camera ({path}, {name} as for the detector)"

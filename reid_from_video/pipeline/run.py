@@ -18,8 +18,10 @@ from reid_from_video import __version__
 from reid_from_video.core.atomic import write_json
 from reid_from_video.core.config import config_to_dict, save_config
 from reid_from_video.core.errors import InputError
+from reid_from_video.core.inputs import missing_file, require_inputs
 from reid_from_video.core.layout import RUN_FILE, STAGE_FILE, read_stage_file
 from reid_from_video.io.mot import find_sequences
+from reid_from_video.labels.config import HISTOGRAM, NETWORK
 from reid_from_video.pipeline.config import PipelineConfig
 from reid_from_video.pipeline.fingerprint import content_hash, stage_key, tree_fingerprint
 from reid_from_video.pipeline.stages import STAGES, Inputs, Stage
@@ -78,15 +80,27 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _inputs(cameras: Path, run: Path, config: PipelineConfig) -> Inputs:
-    if not cameras.exists():
-        raise InputError(cameras, "camera folder not found")
+    """The run's inputs, once every file and model name that a stage will read is there: all that is missing
+    is one error, before any stage runs, naming each by its key in rfv run (``track.detector.weights``)."""
     gt = Path(config.gt) if config.gt else (cameras if _has_gt(cameras) else None)
-    if gt is not None and not gt.exists():
-        raise InputError(gt, "ground truth not found (gt=)")
     eval_data = Path(config.eval_data) if config.eval_data else None
-    if eval_data is not None and not eval_data.exists():
-        raise InputError(eval_data, "evaluation set not found (eval_data=)")
-    return Inputs(cameras.resolve(), run, gt, eval_data, config)
+    inputs = Inputs(cameras.resolve(), run, gt, eval_data, config)
+    missing = missing_file("cameras", cameras, "Give a camera folder: videos, image folders or MOT sequences")
+    if config.gt:
+        missing += missing_file("gt", config.gt, "Give MOTChallenge ground truth (a sequence per camera)")
+    if config.eval_data:
+        missing += missing_file("eval_data", config.eval_data, "Give a MARS root or a store with gt ids")
+    if config.label.method == "tmc" and config.label_features() not in (HISTOGRAM, NETWORK):
+        missing += missing_file(  # the network (train.model.*) is checked with the train stage
+            "label_model",
+            config.label_model,
+            "Give a re-ID model file (ONNX, TorchScript, model.pt), network, histogram or auto",
+        )
+    for stage in STAGES:
+        if stage.enabled(inputs):
+            missing += stage.check(getattr(config, stage.section), f"{stage.section}.")
+    require_inputs(missing)
+    return inputs
 
 
 def _has_gt(cameras: Path) -> bool:

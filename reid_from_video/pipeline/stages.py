@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reid_from_video.core.errors import MissingInput
 from reid_from_video.io.results import StageResult
 from reid_from_video.labels.config import HISTOGRAM, NETWORK
 from reid_from_video.models.config import IMAGENET, NO_WEIGHTS, ModelConfig
 from reid_from_video.pipeline.config import PipelineConfig
+from reid_from_video.tracking.inputs import track_inputs
+from reid_from_video.train.inputs import train_inputs
 
 Paths = dict[str, Path | str | None]  # a stage function's inputs by name: files, folders (or a model name)
 
@@ -46,6 +49,8 @@ class Stage:
     external: Callable[[Inputs], list[Path]] = lambda _: []  # inputs outside RUN, fingerprinted
     enabled: Callable[[Inputs], bool] = lambda _: True
     adjust: Callable[[Any, Inputs], None] = lambda section, inputs: None  # fill in what the run knows
+    # its missing input files and model names: (its section, key prefix) -> what rfv run reports up front
+    check: Callable[[Any, str], list[MissingInput]] = lambda section, prefix: []
 
     def config(self, inputs: Inputs) -> Any:
         """The stage's section of the pipeline config (a copy), adjusted to the run's inputs."""
@@ -143,6 +148,7 @@ STAGES: tuple[Stage, ...] = (
         lambda i: {"cameras": i.cameras},
         _track,
         external=lambda i: [i.cameras],
+        check=track_inputs,
     ),
     Stage(
         "mot-eval",
@@ -173,6 +179,7 @@ STAGES: tuple[Stage, ...] = (
         _train,
         external=lambda i: _model_files(i.config.train.model) + ([i.eval_data] if i.eval_data else []),
         adjust=_train_eval_data,
+        check=train_inputs,
     ),
     Stage(
         "evaluate",

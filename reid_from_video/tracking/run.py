@@ -9,12 +9,14 @@ from pathlib import Path
 
 from reid_from_video.core.config import save_config
 from reid_from_video.core.errors import InputError
+from reid_from_video.core.inputs import require_inputs
 from reid_from_video.detect.registry import PIXEL_FREE
 from reid_from_video.io.mot import find_sequences, read_seqinfo
 from reid_from_video.io.store import TrackletStore
 from reid_from_video.io.video import discover_cameras
 from reid_from_video.tracking.camera import Source, as_source, frameless_source, track_camera
 from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.tracking.inputs import track_inputs
 from reid_from_video.tracking.result import TrackResult
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ def run_track(path: str | Path, out: str | Path, config: TrackConfig) -> TrackRe
     """Track every camera of this shard not yet complete in ``out``; write ``out/summary.json``."""
     path, out = Path(path), Path(out)
     start = time.perf_counter()
+    require_inputs(track_inputs(config))  # a missing model fails now, not at the first camera
     sources = find_sources(path, config)
     out.mkdir(parents=True, exist_ok=True)
     save_config(config, out)

@@ -9,11 +9,13 @@ from pathlib import Path
 import torch
 
 from reid_from_video.core.config import CONFIG_FILENAME, save_config
+from reid_from_video.core.inputs import require_inputs
 from reid_from_video.io.tracklets import load_tracklets
 from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.data import load_train_frames
 from reid_from_video.train.distributed import end_process, start_process
 from reid_from_video.train.hooks import Hook
+from reid_from_video.train.inputs import train_inputs
 from reid_from_video.train.loop import Trainer
 from reid_from_video.train.result import TrainResult
 
@@ -32,6 +34,7 @@ def run_train(
     ``labels`` (an ``rfv label`` output folder) into ``out`` (checkpoint.pt, model.pt, epochs.csv,
     steps.csv, train_report.json, config.yaml); the result (``out/train_report.json``). Under torchrun every
     process trains; only the first writes, and returns the result (the others None)."""
+    require_inputs(train_inputs(config))  # a missing start file fails now, not after loading the data
     if config.threads:
         torch.set_num_threads(config.threads)
     sub_tracks = config.method == "tmc" and config.tmc.isolation and labels is not None
