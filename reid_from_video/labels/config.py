@@ -30,6 +30,12 @@ class ClusterConfig:
         1.6e-3, "share of the smallest pairwise distances averaged into the data-dependent eps"
     )
     min_samples: int = option(4, "DBSCAN: points within eps (itself included) that make a core point")
+    scale: bool = option(
+        True,
+        "scale with the number N of points: k1 and k2 at most N // 5, and the data-dependent eps averages "
+        "at least N * (min_samples - 1) / 2 pairs (binds on small sets only: N < 1,875 with TMC's settings); "
+        "false: the values above at any N",
+    )
     device: str = option("auto", "where the distances are computed: auto, cpu, cuda, cuda:1, ...")
     block: int = option(512, "distance rows computed at a time (memory: block x N)")
 
