@@ -14,6 +14,7 @@ NOISE_POLICIES = ("drop", "separate", "nearest")
 UNCLUSTERED_POLICIES = ("drop", "own")
 DISTANCES = ("jaccard", "cosine")
 GT_SCOPES = ("global", "camera")
+ON_DEGENERATE = ("error", "warn")
 
 
 @dataclass
@@ -151,11 +152,27 @@ class LabelConfig:
     gt_scope: str = option(
         "global", "identity of a gt id: global (one person across cameras) or camera (MOT sequences)"
     )
+    on_degenerate: str = option(
+        "error",
+        "labels too few (< min_labels) or one label holding more than max_label_share of the labelled "
+        "(sub-)tracklets: error (stop, naming the keys to change) or warn (write them anyway)",
+    )
+    min_labels: int = option(2, "fewer labels are degenerate: training tells at least 2 apart in a batch")
+    max_label_share: float = option(
+        0.5, "a label holding more than this share of the labelled (sub-)tracklets is degenerate"
+    )
     batch_size: int = option(128, "crops per model call when features come from --model")
     device: str = option("auto", "where --model runs: auto, cpu, cuda, ...")
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
+        if self.on_degenerate not in ON_DEGENERATE:
+            raise ValueError(f"on_degenerate must be one of {ON_DEGENERATE}, not {self.on_degenerate!r}")
+        if self.min_labels < 1 or not 0 < self.max_label_share <= 1:
+            raise ValueError(
+                f"min_labels must be >= 1 and max_label_share in (0, 1], got {self.min_labels}, "
+                f"{self.max_label_share}"
+            )
         if self.gt_scope not in GT_SCOPES:
             raise ValueError(f"gt_scope must be one of {GT_SCOPES}, not {self.gt_scope!r}")

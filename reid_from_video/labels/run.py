@@ -30,6 +30,7 @@ from reid_from_video.io.store import TrackletStore, check_labels
 from reid_from_video.io.tracklets import tracklet_identity
 from reid_from_video.labels.config import HISTOGRAM, LabelConfig
 from reid_from_video.labels.ground_truth import attach_gt_ids
+from reid_from_video.labels.guard import check_degenerate
 from reid_from_video.labels.quality import format_quality, label_quality, row_labels
 from reid_from_video.labels.result import LabelResult
 from reid_from_video.labels.sstt import duplication_rate, duplication_sweep, sample_tracklets
@@ -125,6 +126,7 @@ def make_labels(
     report["tracklets"] = int(len(index[["camera", "track"]].drop_duplicates()))
     if config.method == "sstt":
         labels, sub_tracks, sub_track = sample_tracklets(index, config.sstt), None, None
+        units = len(labels)
         if index["gt_id"].notna().any():
             identity = tracklet_identity(index)
             report["duplication"] = duplication_rate(labels, identity)
@@ -143,6 +145,7 @@ def make_labels(
             raise ValueError("TMC needs appearance features: give a features file or a model")
         result = tmc_labels(index, features, config.tmc)
         labels, sub_track = result.labels, result.sub_track
+        units = len(result.clustering.labels)
         kept = sub_track != DROPPED
         sub_tracks = index.loc[kept, ["camera", "track", "frame"]].assign(sub_track=sub_track[kept])
         report["association"] = {
@@ -153,6 +156,7 @@ def make_labels(
             "seconds": result.clustering.seconds,
         }
     report["labels"] = int(labels["label"].nunique())
+    check_degenerate(labels, units, report["tracklets"], config)
     report["quality"] = label_quality(index, row_labels(index, labels, sub_track), sub_track, config.gt_scope)
     report["seconds"] = time.perf_counter() - start
     return Labels(labels, sub_tracks, LabelResult.from_json(json_ready(report)))
