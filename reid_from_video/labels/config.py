@@ -34,7 +34,7 @@ class ClusterConfig:
     scale: bool = option(
         True,
         "scale with the number N of points: k1 and k2 at most N // 5, and the data-dependent eps averages "
-        "at least N * (min_samples - 1) / 2 pairs (binds on small sets only: N < 1,875 with TMC's settings); "
+        "at least N * (min_samples - 1) pairs (binds on small sets only: N < 3,750 with TMC's settings); "
         "false: the values above at any N",
     )
     device: str = option("auto", "where the distances are computed: auto, cpu, cuda, cuda:1, ...")
