@@ -17,24 +17,27 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from reid_from_video.core.atomic import atomic_write, json_ready
-from reid_from_video.core.config import save_config
+from reid_from_video.core.config import config_to_dict, save_config
 from reid_from_video.core.errors import ConfigError, InputError
 from reid_from_video.embed.features import EmbedFn, read_feature_file, tracklet_features
 from reid_from_video.io.store import TrackletStore, check_labels
 from reid_from_video.io.tracklets import tracklet_identity
-from reid_from_video.labels.config import HISTOGRAM, LabelConfig
+from reid_from_video.labels.config import HISTOGRAM, NETWORK, LabelConfig
 from reid_from_video.labels.ground_truth import attach_gt_ids
 from reid_from_video.labels.guard import check_degenerate
 from reid_from_video.labels.quality import format_quality, label_quality, row_labels
 from reid_from_video.labels.result import LabelResult
 from reid_from_video.labels.sstt import duplication_rate, duplication_sweep, sample_tracklets
 from reid_from_video.labels.tmc import DROPPED, tmc_labels
+
+if TYPE_CHECKING:
+    from reid_from_video.embed.runtime import ReidModel
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,8 @@ class Labels:
 
 
 def model_embedder(model: str | Path, config: LabelConfig) -> EmbedFn:
-    """``histogram`` (colour histograms of the crops) or a re-ID model file run by ReidModel."""
+    """``histogram`` (colour histograms of the crops), ``network`` (the network of ``config.model``, as
+    training starts from it: a pretrained re-ID model gives the first labels) or a re-ID model file."""
     if str(model) == HISTOGRAM:
         from reid_from_video.embed.base import EmbedderConfig
         from reid_from_video.embed.histogram import HistogramEmbedder
@@ -66,8 +70,21 @@ def model_embedder(model: str | Path, config: LabelConfig) -> EmbedFn:
         return embed
     from reid_from_video.embed.runtime import ReidModel
 
-    loaded = ReidModel.load(model, config.device)
+    loaded = _start_network(config) if str(model) == NETWORK else ReidModel.load(model, config.device)
     return lambda crops: loaded.embed(crops, batch_size=config.batch_size)
+
+
+def _start_network(config: LabelConfig) -> ReidModel:
+    """The network ``rfv train`` starts from with ``config.model`` (its weights or init file), embedding."""
+    from reid_from_video.embed.card import ModelCard
+    from reid_from_video.embed.runtime import ReidModel
+    from reid_from_video.models.reid_net import build_model
+
+    net = build_model(config.model)
+    card = ModelCard.from_model_config(config_to_dict(config.model), net.feature_dim)
+    model = config.model
+    name = Path(model.init).name if model.init else f"{model.backbone} ({model.weights})"
+    return ReidModel.from_torch(net, card, config.device, path=Path(name), format="network")
 
 
 def embed_rows(store: TrackletStore, index: pd.DataFrame, embed: EmbedFn, batch_size: int) -> np.ndarray:
