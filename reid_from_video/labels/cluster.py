@@ -114,7 +114,7 @@ def sparse_graph(
     """
     fixed = eps > 0
     # At most this many pairwise distances can enter the data-dependent eps (zeros only lower the count).
-    budget = max(int(np.round(rho * n * (n - 1) / 2)), min_pairs, 1)
+    budget = max(min(max(int(np.round(rho * n * (n - 1) / 2)), min_pairs), n * (n - 1) // 2), 1)
     threshold = float("inf")
     smallest = torch.empty(0, dtype=torch.float64)
     nonzero_pairs = 0
@@ -154,7 +154,8 @@ def _data_dependent_eps(smallest: torch.Tensor, threshold: float, top: int, n: i
             "set eps"
         )
     values = torch.sort(smallest).values[:top].double()
-    eps = (float(values.sum()) + (top - len(values)) * threshold) / top
+    topped_up = (top - len(values)) * threshold if top > len(values) else 0.0  # no 0 * inf
+    eps = (float(values.sum()) + topped_up) / top
     if len(values) < top and eps >= threshold:
         # All of the smallest share one value: entries equal to it were not held, the graph would miss them.
         raise ConfigError(

@@ -133,7 +133,9 @@ def make_labels(
 ) -> Labels:
     """Labels for the store at ``store_path``; TMC needs frame features, from ``features_path`` (a .npy,
     one row per index row, in index order) or from ``embed`` run on the crops. ``gt``: a MOT gt folder to
-    match the store's boxes against."""
+    match the store's boxes against. Degenerate labels raise
+    :class:`~reid_from_video.core.errors.DegenerateLabelsError` (or warn, with
+    ``on_degenerate: warn``; :mod:`reid_from_video.labels.guard`)."""
     start = time.perf_counter()
     store = TrackletStore(store_path)
     index = store.read_index()
