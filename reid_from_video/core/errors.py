@@ -52,3 +52,22 @@ class MissingInputsError(RfvError):
         self.missing = tuple(missing)
         lines = "\n".join(f"  {item}" for item in self.missing)
         super().__init__(f"{len(self.missing)} input(s) missing or not available; nothing was run:\n{lines}")
+
+
+class DegenerateLabelsError(RfvError):
+    """Labels too few or too lopsided to train on. ``keys`` are the config keys to change, relative to the
+    label config (``rfv label``); :meth:`under` names them as a larger config sees them (``label.`` in
+    ``rfv run``)."""
+
+    def __init__(self, figures: str, advice: str, keys: tuple[str, ...], prefix: str = ""):
+        self.figures, self.advice, self.keys, self.prefix = figures, advice, keys, prefix
+        super().__init__(f"{self.problem()}; or set {prefix}on_degenerate=warn to go on with them")
+
+    def problem(self) -> str:
+        """The figures and the keys to change, without the way round it."""
+        named = ", ".join(f"{self.prefix}{key}" for key in self.keys)
+        return f"degenerate labels: {self.figures}; {self.advice}: {named}"
+
+    def under(self, prefix: str) -> DegenerateLabelsError:
+        """The same error with its keys under ``prefix`` (e.g. ``label.``)."""
+        return DegenerateLabelsError(self.figures, self.advice, self.keys, prefix + self.prefix)

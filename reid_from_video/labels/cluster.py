@@ -1,5 +1,22 @@
 """DBSCAN on a sparse distance graph: k-reciprocal Jaccard (default) or cosine, with the data-dependent eps.
 
+Scaling with the data (``scale``, on by default). TMC's settings (k1 30, k2 6, rho 1.6e-3, min_samples 4)
+are made for MARS-scale sets of about 10,000 sub-tracklets. On a small set they collapse: on PETS09 (one
+camera, 58 sub-tracklets of 19 people, OSNet features) rho gives ``1.6e-3 * 1653`` = 3 pairs, so eps is the
+mean of the 3 smallest distances (0.04) and DBSCAN, which needs ``min_samples - 1`` neighbours within eps
+for a core point, finds 2 clusters holding 12 sub-tracklets; and k1 30 is half the set, so every pair shares
+neighbours and the Jaccard distances flatten (no pair at distance 1). Two floors, binding only on small sets:
+
+* ``k1 <= N // 5`` (and ``k2 <= k1``): the k-reciprocal encoding assumes k1 << N. It binds below N = 150
+  for k1 30, so MARS-scale sets keep the paper's k1;
+* eps averages at least ``N * (min_samples - 1)`` pairs: DBSCAN's core points need ``min_samples - 1``
+  neighbours within eps, ``N * (min_samples - 1) / 2`` pairs for all N, and eps is the mean of the pairs it
+  averages, so about half of them lie within it. It binds below N = 2 (min_samples - 1) / rho (3,750 with
+  TMC's settings). On PETS09 that is 174 pairs (10.5%; the measured share of same-identity pairs, which
+  rho stands for, is 4.5% there and 1.6e-3 on MARS).
+
+``scale=false`` uses the configured values at any N.
+
 The distance matrix is never held whole. Rows of it are computed a block at a time (on the GPU when there is
 one) and only the entries DBSCAN can use are kept: those within eps. With a fixed eps that is a plain
 filter. With the data-dependent eps (the mean of the smallest ``rho`` share of all pairwise distances
@@ -50,6 +67,19 @@ class Clustering:
         return int((self.labels < 0).sum())
 
 
+def scaled_k(config: ClusterConfig, n: int) -> tuple[int, int]:
+    """(k1, k2) for ``n`` points: the configured ones, capped at ``n // 5`` and k1 when ``scale``."""
+    if not config.scale:
+        return config.k1, config.k2
+    k1 = min(config.k1, max(n // 5, 1))
+    return k1, min(config.k2, k1)
+
+
+def min_eps_pairs(config: ClusterConfig, n: int) -> int:
+    """The fewest pairs the data-dependent eps averages: ``n * (min_samples - 1)`` when ``scale``."""
+    return n * (config.min_samples - 1) if config.scale else 0
+
+
 def distance_rows(
     features: np.ndarray | torch.Tensor, config: ClusterConfig
 ) -> Iterator[tuple[int, torch.Tensor]]:
@@ -57,7 +87,8 @@ def distance_rows(
     x = as_tensor(features, resolve_device(config.device))
     n = len(x)
     if config.distance == "jaccard":
-        encoding = encode(x, config.k1, config.k2, block=config.block)
+        k1, k2 = scaled_k(config, n)
+        encoding = encode(x, k1, k2, block=config.block)
         for start in range(0, n, config.block):
             yield start, jaccard_block(encoding, start, min(start + config.block, n))
     else:
@@ -67,10 +98,15 @@ def distance_rows(
 
 
 def sparse_graph(
-    blocks: Iterator[tuple[int, torch.Tensor]], n: int, eps: float = 0.0, rho: float = 1.6e-3
+    blocks: Iterator[tuple[int, torch.Tensor]],
+    n: int,
+    eps: float = 0.0,
+    rho: float = 1.6e-3,
+    min_pairs: int = 0,
 ) -> tuple[sp.csr_matrix, float]:
     """(graph, eps): the entries within eps of the distance rows in ``blocks`` as a sparse matrix with an
-    explicit zero diagonal; eps as given, or data-dependent when 0 (see the module docstring).
+    explicit zero diagonal; eps as given, or data-dependent when 0 (see the module docstring), averaging
+    at least ``min_pairs`` pairs (as many as there are nonzero ones at most).
 
     For the data-dependent eps, ``threshold`` is the ``budget``-th smallest pairwise distance seen so far
     and only the distances strictly below it are held: values equal to it are common (every Jaccard distance
@@ -78,7 +114,7 @@ def sparse_graph(
     """
     fixed = eps > 0
     # At most this many pairwise distances can enter the data-dependent eps (zeros only lower the count).
-    budget = max(int(np.round(rho * n * (n - 1) / 2)), 1)
+    budget = max(min(max(int(np.round(rho * n * (n - 1) / 2)), min_pairs), n * (n - 1) // 2), 1)
     threshold = float("inf")
     smallest = torch.empty(0, dtype=torch.float64)
     nonzero_pairs = 0
@@ -102,7 +138,8 @@ def sparse_graph(
         kept_vals.append(d[r, c].cpu().numpy())
     rows, cols, vals = (np.concatenate(part) for part in (kept_rows, kept_cols, kept_vals))
     if not fixed:
-        eps = _data_dependent_eps(smallest, threshold, int(np.round(rho * nonzero_pairs)), n, rho)
+        top = min(max(int(np.round(rho * nonzero_pairs)), min_pairs), nonzero_pairs)
+        eps = _data_dependent_eps(smallest, threshold, top, n, rho)
         within = vals <= eps
         rows, cols, vals = rows[within], cols[within], vals[within]
     return sp.csr_matrix((vals, (rows, cols)), shape=(n, n)), eps
@@ -117,10 +154,14 @@ def _data_dependent_eps(smallest: torch.Tensor, threshold: float, top: int, n: i
             "set eps"
         )
     values = torch.sort(smallest).values[:top].double()
-    eps = (float(values.sum()) + (top - len(values)) * threshold) / top
+    topped_up = (top - len(values)) * threshold if top > len(values) else 0.0  # no 0 * inf
+    eps = (float(values.sum()) + topped_up) / top
     if len(values) < top and eps >= threshold:
         # All of the smallest share one value: entries equal to it were not held, the graph would miss them.
-        raise ConfigError(f"the smallest {top} pairwise distances are all {threshold}: set eps")
+        raise ConfigError(
+            f"{n} points give too few nonzero pairwise distances below {threshold} for the data-dependent "
+            f"eps (the smallest {top} are all {threshold}); set eps"
+        )
     return eps
 
 
@@ -135,6 +176,7 @@ def cluster(features: np.ndarray | torch.Tensor, config: ClusterConfig) -> Clust
     """DBSCAN of the rows of ``features`` under ``config``."""
     start = time.perf_counter()
     n = len(features)
-    graph, eps = sparse_graph(distance_rows(features, config), n, config.eps, config.rho)
+    pairs = min_eps_pairs(config, n)
+    graph, eps = sparse_graph(distance_rows(features, config), n, config.eps, config.rho, pairs)
     labels = dbscan(graph, eps, config.min_samples)
     return Clustering(labels.astype(np.int64), eps, graph.nnz, time.perf_counter() - start)

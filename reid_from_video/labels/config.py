@@ -16,6 +16,7 @@ NOISE_POLICIES = ("drop", "separate", "nearest")
 UNCLUSTERED_POLICIES = ("drop", "own")
 DISTANCES = ("jaccard", "cosine")
 GT_SCOPES = ("global", "camera")
+ON_DEGENERATE = ("error", "warn")
 
 
 @dataclass
@@ -32,6 +33,12 @@ class ClusterConfig:
         1.6e-3, "share of the smallest pairwise distances averaged into the data-dependent eps"
     )
     min_samples: int = option(4, "DBSCAN: points within eps (itself included) that make a core point")
+    scale: bool = option(
+        True,
+        "scale with the number N of points: k1 and k2 at most N // 5, and the data-dependent eps averages "
+        "at least N * (min_samples - 1) pairs (binds on small sets only: N < 3,750 with TMC's settings); "
+        "false: the values above at any N",
+    )
     device: str = option("auto", "where the distances are computed: auto, cpu, cuda, cuda:1, ...")
     block: int = option(512, "distance rows computed at a time (memory: block x N)")
 
@@ -147,6 +154,15 @@ class LabelConfig:
     gt_scope: str = option(
         "global", "identity of a gt id: global (one person across cameras) or camera (MOT sequences)"
     )
+    on_degenerate: str = option(
+        "error",
+        "labels too few (< min_labels) or one label holding more than max_label_share of the labelled "
+        "(sub-)tracklets: error (stop, naming the keys to change) or warn (write them anyway)",
+    )
+    min_labels: int = option(2, "fewer labels are degenerate: training tells at least 2 apart in a batch")
+    max_label_share: float = option(
+        0.5, "a label holding more than this share of the labelled (sub-)tracklets is degenerate"
+    )
     batch_size: int = option(128, "crops per model call when features come from --model")
     device: str = option("auto", "where --model runs: auto, cpu, cuda, ...")
     model: ModelConfig = section(
@@ -158,5 +174,12 @@ class LabelConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
+        if self.on_degenerate not in ON_DEGENERATE:
+            raise ValueError(f"on_degenerate must be one of {ON_DEGENERATE}, not {self.on_degenerate!r}")
+        if self.min_labels < 1 or not 0 < self.max_label_share <= 1:
+            raise ValueError(
+                f"min_labels must be >= 1 and max_label_share in (0, 1], got {self.min_labels}, "
+                f"{self.max_label_share}"
+            )
         if self.gt_scope not in GT_SCOPES:
             raise ValueError(f"gt_scope must be one of {GT_SCOPES}, not {self.gt_scope!r}")

@@ -30,6 +30,7 @@ from reid_from_video.io.store import TrackletStore, check_labels
 from reid_from_video.io.tracklets import tracklet_identity
 from reid_from_video.labels.config import HISTOGRAM, NETWORK, LabelConfig
 from reid_from_video.labels.ground_truth import attach_gt_ids
+from reid_from_video.labels.guard import check_degenerate
 from reid_from_video.labels.quality import format_quality, label_quality, row_labels
 from reid_from_video.labels.result import LabelResult
 from reid_from_video.labels.sstt import duplication_rate, duplication_sweep, sample_tracklets
@@ -132,7 +133,9 @@ def make_labels(
 ) -> Labels:
     """Labels for the store at ``store_path``; TMC needs frame features, from ``features_path`` (a .npy,
     one row per index row, in index order) or from ``embed`` run on the crops. ``gt``: a MOT gt folder to
-    match the store's boxes against."""
+    match the store's boxes against. Degenerate labels raise
+    :class:`~reid_from_video.core.errors.DegenerateLabelsError` (or warn, with
+    ``on_degenerate: warn``; :mod:`reid_from_video.labels.guard`)."""
     start = time.perf_counter()
     store = TrackletStore(store_path)
     index = store.read_index()
@@ -142,6 +145,7 @@ def make_labels(
     report["tracklets"] = int(len(index[["camera", "track"]].drop_duplicates()))
     if config.method == "sstt":
         labels, sub_tracks, sub_track = sample_tracklets(index, config.sstt), None, None
+        units = len(labels)
         if index["gt_id"].notna().any():
             identity = tracklet_identity(index)
             report["duplication"] = duplication_rate(labels, identity)
@@ -160,6 +164,7 @@ def make_labels(
             raise ValueError("TMC needs appearance features: give a features file or a model")
         result = tmc_labels(index, features, config.tmc)
         labels, sub_track = result.labels, result.sub_track
+        units = len(result.clustering.labels)
         kept = sub_track != DROPPED
         sub_tracks = index.loc[kept, ["camera", "track", "frame"]].assign(sub_track=sub_track[kept])
         report["association"] = {
@@ -170,6 +175,7 @@ def make_labels(
             "seconds": result.clustering.seconds,
         }
     report["labels"] = int(labels["label"].nunique())
+    check_degenerate(labels, units, report["tracklets"], config)
     report["quality"] = label_quality(index, row_labels(index, labels, sub_track), sub_track, config.gt_scope)
     report["seconds"] = time.perf_counter() - start
     return Labels(labels, sub_tracks, LabelResult.from_json(json_ready(report)))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reid_from_video.core.errors import MissingInput
+from reid_from_video.core.errors import DegenerateLabelsError, MissingInput
 from reid_from_video.io.results import StageResult
 from reid_from_video.labels.config import HISTOGRAM, NETWORK
 from reid_from_video.models.config import IMAGENET, NO_WEIGHTS, ModelConfig
@@ -80,7 +80,10 @@ def _mot_eval(paths: Paths, out: Path, config: Any) -> StageResult:
 def _label(paths: Paths, out: Path, config: Any) -> StageResult:
     from reid_from_video.labels.run import run_label
 
-    return run_label(_path(paths["store"]), out, config, model=paths["model"], gt=paths["gt"])
+    try:
+        return run_label(_path(paths["store"]), out, config, model=paths["model"], gt=paths["gt"])
+    except DegenerateLabelsError as error:
+        raise error.under("label.") from None
 
 
 def _train(paths: Paths, out: Path, config: Any) -> StageResult:
