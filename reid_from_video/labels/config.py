@@ -14,6 +14,7 @@ NOISE_POLICIES = ("drop", "separate", "nearest")
 UNCLUSTERED_POLICIES = ("drop", "own")
 DISTANCES = ("jaccard", "cosine")
 GT_SCOPES = ("global", "camera")
+REUSE = ("auto", "always", "never")
 
 
 @dataclass
@@ -147,8 +148,16 @@ class LabelConfig:
     )
     batch_size: int = option(128, "crops per model call when features come from --model")
     device: str = option("auto", "where --model runs: auto, cpu, cuda, ...")
+    reuse_features: str = option(
+        "auto",
+        "the frame features rfv track stored with the crops, when made by the --model given: auto (use them "
+        "when they fit, else embed the crops and say why), always (an error when they do not fit), never "
+        "(embed every crop)",
+    )
 
     def __post_init__(self) -> None:
+        if self.reuse_features not in REUSE:
+            raise ValueError(f"reuse_features must be one of {REUSE}, not {self.reuse_features!r}")
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
         if self.gt_scope not in GT_SCOPES:
