@@ -10,7 +10,8 @@ Per camera, beside its index part: ``features/<camera>.npy`` (float32, one row p
 preprocessing); ``rows_sha256`` hashes the (track, frame) pairs of the rows they belong to. They are the
 features of the detection box cut from the decoded frame, before it is resized to ``crops.size`` and
 JPEG-encoded: the tracker stores them only when the saved crop shows that same box (``crops.padding`` 0).
-A model's features of the saved crop differ from them by JPEG's error alone (cosine >= 0.99 measured).
+A model's features of the saved crop differ from them by JPEG's (and the resize's) error: mean cosine 0.998
+on a synthetic world, 0.990 on PETS09 with 64 x 128 crops, where TMC's labels from either score alike.
 
 Nothing read here is trusted: a reader checks identity, row keys, shape, dtype, finiteness and unit length,
 and every problem is an :class:`InputError` naming the file.
