@@ -224,3 +224,19 @@ def test_camera_writer_keeps_one_feature_per_kept_row(tmp_path: Path) -> None:
     with store.camera_writer("c", CropConfig()) as writer:
         writer.add(1, 1, 0.0, (0, 0, 20, 40), 1.0, image)
     assert not store.features_path("c").exists() and not store.features_card_path("c").exists()
+
+
+def test_the_start_network_embeds_the_crops(
+    tracked: Path, onnx_model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    checkpoint = onnx_model.parents[1] / "model.pt"  # the file the ONNX model was exported from
+    network = [
+        "model.backbone=tiny",
+        "model.weights=none",
+        f"model.init={checkpoint}",
+        "model.input_size=[64,32]",
+    ]
+    with caplog.at_level(logging.INFO, logger="reid_from_video.labels.features"):
+        report = run_label(tracked, tmp_path / "labels", _config(*network), model="network")
+    assert report.features == "embedded (model.pt)"
+    assert any("is not a model file rfv track ran" in r.getMessage() for r in caplog.records)

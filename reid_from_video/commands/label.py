@@ -18,7 +18,8 @@ def _label_arguments(parser: argparse.ArgumentParser) -> None:
     )
     source.add_argument(
         "--model",
-        help="tmc: a re-ID model file (ONNX, TorchScript) embedding every crop, or 'histogram' (colour "
+        help="tmc: a re-ID model file (ONNX, TorchScript) embedding every crop, 'network' (the network of "
+        "the model.* keys, as rfv train starts from it, e.g. model.init=osnet.onnx), or 'histogram' (colour "
         "histograms, no model)",
     )
     parser.add_argument(

@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reid_from_video.core.config import option, section
+from reid_from_video.models.config import ModelConfig
 
 METHODS = ("sstt", "tmc")
 HISTOGRAM = "histogram"  # --model value: colour histograms of the crops, no model file
+NETWORK = "network"  # --model value: the network of the model section (what rfv train starts from)
 CONFLICTS = ("drop_all", "keep_longest")
 NOISE_POLICIES = ("drop", "separate", "nearest")
 UNCLUSTERED_POLICIES = ("drop", "own")
@@ -148,6 +150,11 @@ class LabelConfig:
     )
     batch_size: int = option(128, "crops per model call when features come from --model")
     device: str = option("auto", "where --model runs: auto, cpu, cuda, ...")
+    model: ModelConfig = section(
+        ModelConfig,
+        "--model network: the network whose features make TMC's first labels, built as rfv train starts "
+        "from it (model.init, model.weights); rfv run copies train.model here",
+    )
     reuse_features: str = option(
         "auto",
         "the frame features rfv track stored with the crops, when made by the --model given: auto (use them "

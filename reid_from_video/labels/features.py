@@ -6,16 +6,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from reid_from_video.core.config import config_to_dict
 from reid_from_video.core.errors import ConfigError, InputError
 from reid_from_video.embed.features import EmbedFn, read_feature_file, tracklet_features
 from reid_from_video.io.store import TrackletStore
 from reid_from_video.io.stored_features import describe, read_stored_features
-from reid_from_video.labels.config import HISTOGRAM, LabelConfig
+from reid_from_video.labels.config import HISTOGRAM, NETWORK, LabelConfig
+
+if TYPE_CHECKING:
+    from reid_from_video.embed.runtime import ReidModel
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +30,9 @@ class CropEmbedder:
 
     embed: EmbedFn
     name: str
-    identity: dict[str, Any] | None  # None: never stored by the tracker (colour histograms)
+    identity: dict[str, Any] | None  # None: features the tracker never stores, for the reason below
     feature_dim: int | None  # when known before embedding
+    not_stored: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,8 @@ class FrameFeatures:
 
 
 def model_embedder(model: str | Path, config: LabelConfig) -> CropEmbedder:
-    """``histogram`` (colour histograms of the crops) or a re-ID model file run by ReidModel."""
+    """``histogram`` (colour histograms of the crops), ``network`` (the network of ``config.model``, as
+    training starts from it: a pretrained re-ID model gives the first labels) or a re-ID model file."""
     if str(model) == HISTOGRAM:
         from reid_from_video.embed.base import EmbedderConfig
         from reid_from_video.embed.histogram import HistogramEmbedder
@@ -50,7 +56,23 @@ def model_embedder(model: str | Path, config: LabelConfig) -> CropEmbedder:
             whole = [np.array([[0, 0, c.shape[1], c.shape[0]]], np.float64) for c in crops]
             return np.concatenate([histogram.embed(c, box, 0) for c, box in zip(crops, whole, strict=True)])
 
-        return CropEmbedder(embed, HISTOGRAM, None, 2 * histogram.bins**3)
+        # The tracker's histograms are of the frame's pixels, not of the JPEG crops: never stored.
+        return CropEmbedder(
+            embed,
+            HISTOGRAM,
+            None,
+            2 * histogram.bins**3,
+            "colour histograms are always computed from the crops",
+        )
+    if str(model) == NETWORK:
+        network = _start_network(config)
+        return CropEmbedder(
+            lambda crops: network.embed(crops, batch_size=config.batch_size),
+            str(network.path),
+            None,
+            network.card.feature_dim,
+            "the network of model.* (built as training starts from it) is not a model file rfv track ran",
+        )
     from reid_from_video.embed.identity import model_identity
     from reid_from_video.embed.runtime import ReidModel
 
@@ -62,6 +84,19 @@ def model_embedder(model: str | Path, config: LabelConfig) -> CropEmbedder:
         identity,
         loaded.card.feature_dim,
     )
+
+
+def _start_network(config: LabelConfig) -> ReidModel:
+    """The network ``rfv train`` starts from with ``config.model`` (its weights or init file), embedding."""
+    from reid_from_video.embed.card import ModelCard
+    from reid_from_video.embed.runtime import ReidModel
+    from reid_from_video.models.reid_net import build_model
+
+    net = build_model(config.model)
+    card = ModelCard.from_model_config(config_to_dict(config.model), net.feature_dim)
+    model = config.model
+    name = Path(model.init).name if model.init else f"{model.backbone} ({model.weights})"
+    return ReidModel.from_torch(net, card, config.device, path=Path(name), format="network")
 
 
 def frame_features(
@@ -100,11 +135,9 @@ def _stored(
         log.info("features: embedding every crop (reuse_features=never)")
         return None
     if embedder.identity is None:
-        # The tracker's histograms are of the frame's pixels, not of the JPEG crops: never stored.
-        problem = "colour histograms are always computed from the crops"
         if policy == "always":
-            raise ConfigError(f"reuse_features=always: {problem}; give a re-ID model file")
-        log.info("features: %s", problem)
+            raise ConfigError(f"reuse_features=always: {embedder.not_stored}; give a re-ID model file")
+        log.info("features: %s", embedder.not_stored)
         return None
     try:
         return read_stored_features(store, index, embedder.identity, embedder.feature_dim)

@@ -108,6 +108,11 @@ class ModelConfig:
         self.mean = tuple(float(v) for v in self.mean)  # type: ignore[assignment]
         self.std = tuple(float(v) for v in self.std)  # type: ignore[assignment]
 
+    @property
+    def pretrained(self) -> bool:
+        """Whether the network starts from learnt weights (``init``, or ``weights`` other than none)."""
+        return bool(self.init) or self.weights != NO_WEIGHTS
+
     def to_dict(self) -> dict[str, Any]:
         """A plain dict (lists, strings, numbers) for a checkpoint or a model card."""
         return config_to_dict(self)

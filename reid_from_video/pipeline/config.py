@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from reid_from_video.core.config import option, section
 from reid_from_video.evaluate.config import EvaluateConfig
 from reid_from_video.export.config import ExportConfig
-from reid_from_video.labels.config import LabelConfig
+from reid_from_video.labels.config import HISTOGRAM, NETWORK, LabelConfig
 from reid_from_video.noise.config import MotEvalConfig
 from reid_from_video.synth.config import SynthConfig
 from reid_from_video.tracking.config import TrackConfig
 from reid_from_video.train.config import TrainConfig
 
+AUTO = "auto"  # label_model: decided by train.model (see its help)
 TRAINER_OF_LABELS = {"sstt": "taudl", "tmc": "tmc"}  # label.method -> the train.method that reads them
 
 
@@ -31,7 +32,10 @@ class PipelineConfig:
         "and after training; empty: no evaluation",
     )
     label_model: str = option(
-        "histogram", "tmc: the features of the first labels: histogram, or a re-ID model file (ONNX, ...)"
+        "auto",
+        "tmc: the features of the first labels: network (the network training starts from: train.model), "
+        "histogram, or a re-ID model file (ONNX, ...); auto: network when training starts from pretrained "
+        "weights (train.model.init, or train.model.weights other than none), else histogram",
     )
     track: TrackConfig = section(TrackConfig, "rfv track")
     mot_eval: MotEvalConfig = section(MotEvalConfig, "rfv mot-eval (when there is ground truth)")
@@ -51,6 +55,12 @@ class PipelineConfig:
             )
         if not self.track.save_crops:
             raise ValueError("track.save_crops must be true: training reads the crops of the store")
+
+    def label_features(self) -> str:
+        """What the label stage embeds the crops with (``label_model`` with auto decided)."""
+        if self.label_model != AUTO:
+            return self.label_model
+        return NETWORK if self.train.model.pretrained else HISTOGRAM
 
 
 @dataclass

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from reid_from_video.io.results import StageResult
+from reid_from_video.labels.config import HISTOGRAM, NETWORK
+from reid_from_video.models.config import IMAGENET, NO_WEIGHTS, ModelConfig
 from reid_from_video.pipeline.config import PipelineConfig
 
 Paths = dict[str, Path | str | None]  # a stage function's inputs by name: files, folders (or a model name)
@@ -104,13 +106,32 @@ def _train_eval_data(section: Any, i: Inputs) -> None:
 
 
 def _label_paths(i: Inputs) -> Paths:
-    model = i.config.label_model if i.config.label.method == "tmc" else None
+    model = i.config.label_features() if i.config.label.method == "tmc" else None
     return {"store": i.folder("track"), "model": model, "gt": i.gt}
 
 
+def _label_network(section: Any, i: Inputs) -> None:
+    """TMC's first labels from the network training starts from: the label stage builds train.model."""
+    if i.config.label.method == "tmc" and i.config.label_features() == NETWORK:
+        section.model = copy.deepcopy(i.config.train.model)
+
+
 def _label_model(i: Inputs) -> list[Path]:
-    model = i.config.label_model
-    return [Path(model)] if i.config.label.method == "tmc" and model != "histogram" else []
+    """The files the label stage's features come from (fingerprinted into its key)."""
+    if i.config.label.method != "tmc":
+        return []
+    model = i.config.label_features()
+    if model == NETWORK:
+        return _model_files(i.config.train.model)
+    return [] if model == HISTOGRAM else [Path(model)]
+
+
+def _model_files(model: ModelConfig) -> list[Path]:
+    """The files a network is built from (model.init, a model.weights path): their content is in the keys."""
+    files = [model.init] if model.init else []
+    if model.weights not in (NO_WEIGHTS, IMAGENET) and not model.init:
+        files.append(model.weights)
+    return [Path(f) for f in files]
 
 
 STAGES: tuple[Stage, ...] = (
@@ -141,6 +162,7 @@ STAGES: tuple[Stage, ...] = (
         _label_paths,
         _label,
         external=lambda i: _label_model(i) + ([i.gt] if i.gt else []),
+        adjust=_label_network,
     ),
     Stage(
         "train",
@@ -149,7 +171,7 @@ STAGES: tuple[Stage, ...] = (
         ("model.pt",),
         lambda i: {"data": i.folder("track"), "labels": i.folder("label")},
         _train,
-        external=lambda i: [i.eval_data] if i.eval_data else [],
+        external=lambda i: _model_files(i.config.train.model) + ([i.eval_data] if i.eval_data else []),
         adjust=_train_eval_data,
     ),
     Stage(

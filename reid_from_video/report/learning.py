@@ -26,6 +26,7 @@ from reid_from_video.report.html import (
     tag,
 )
 from reid_from_video.report.sections import MAIN_RESULT, Row, TrainStage
+from reid_from_video.train.result import UNTRAINED
 
 CMC_RANKS = 20
 RANKS = (1, 5, 10, CMC_RANKS)
@@ -41,12 +42,20 @@ def before_after(train: TrainStage | None) -> tuple[Row | None, Row | None]:
     return (evaluated[0] if len(evaluated) > 1 else None), evaluated[-1]
 
 
-def improvement_cards(before: Row, after: Row) -> list[Raw]:
-    """mAP and rank-1, untrained -> trained, with the change in points."""
+def start_names(train: TrainStage | None) -> tuple[str, str]:
+    """What epoch 0 and the result are called: ("untrained", "trained"), or ("pretrained", "adapted") when
+    training started from a pretrained network (train_report.json's start)."""
+    result = train.result if train is not None else None
+    return (result.start, result.outcome) if result is not None else (UNTRAINED, "trained")
+
+
+def improvement_cards(before: Row, after: Row, names: tuple[str, str]) -> list[Raw]:
+    """mAP and rank-1, untrained -> trained (or pretrained -> adapted), with the change in points."""
     cards = []
     for key, name in (("mAP", "mAP %"), ("rank1", "rank-1 %")):
         b, a = number(before.get(key)), number(after.get(key))
-        cards.append(card(f"{name}, untrained \u2192 trained", f"{fmt(b)} \u2192 {fmt(a)}", change(b, a)))
+        title = f"{name}, {names[0]} \u2192 {names[1]}"
+        cards.append(card(title, f"{fmt(b)} \u2192 {fmt(a)}", change(b, a)))
     return cards
 
 
@@ -150,7 +159,8 @@ def render_training(ctx: Context) -> list[Any]:
             _series(evaluated, "mAP", "mAP", marker="o"),
             _series(evaluated, "rank1", "rank-1", marker="o"),
         ]
-        chart = charts.line_chart(series, "evaluation per epoch (0: untrained)", "epoch", "%", ylim=(0, 102))
+        title = f"evaluation per epoch (0: {start_names(ctx.train)[0]})"
+        chart = charts.line_chart(series, title, "epoch", "%", ylim=(0, 102))
         plots.append(image(chart, "mAP and rank-1 per epoch"))
     if plots:
         out.append(figures(*plots))
@@ -177,7 +187,9 @@ def _result_row(name: str, result: EvaluateResult) -> list[Any]:
     return [name, where, fmt(100 * result.mAP), *(fmt(None if v is None else 100 * v) for v in ranks)]
 
 
-def _cmc_chart(results: dict[str, EvaluateResult], before: Row | None, after: Row | None) -> Raw | None:
+def _cmc_chart(
+    results: dict[str, EvaluateResult], before: Row | None, after: Row | None, names: tuple[str, str]
+) -> Raw | None:
     curves = [
         charts.Series(
             name,
@@ -189,8 +201,8 @@ def _cmc_chart(results: dict[str, EvaluateResult], before: Row | None, after: Ro
         if r.cmc
     ]
     for name, row in (
-        ("untrained (training's evaluation)", before),
-        ("trained (training's evaluation)", after),
+        (f"{names[0]} (training's evaluation)", before),
+        (f"{names[1]} (training's evaluation)", after),
     ):
         points = [(k, number(row.get(f"rank{k}"))) for k in RANKS] if row else []
         points = [(k, v) for k, v in points if v is not None]
@@ -204,28 +216,29 @@ def _cmc_chart(results: dict[str, EvaluateResult], before: Row | None, after: Ro
 
 
 def _comparison_chart(
-    results: dict[str, EvaluateResult], before: Row | None, after: Row | None
+    results: dict[str, EvaluateResult], before: Row | None, after: Row | None, names: tuple[str, str]
 ) -> Raw | None:
     keys = ["mAP", "rank1", "rank5", "rank10"]
     series: dict[str, list[float | None]] = {}
     if before is not None and after is not None:
-        series["untrained"] = [number(before.get(k)) for k in keys]
-        series["trained"] = [number(after.get(k)) for k in keys]
+        series[names[0]] = [number(before.get(k)) for k in keys]
+        series[names[1]] = [number(after.get(k)) for k in keys]
     if (main := results.get(MAIN_RESULT)) is not None:
         scaled = [main.mAP, *(main.rank(k) for k in (1, 5, 10))]
-        series["trained (rfv evaluate)"] = [None if v is None else 100 * v for v in scaled]
+        series[f"{names[1]} (rfv evaluate)"] = [None if v is None else 100 * v for v in scaled]
     if not series:
         return None
     chart = charts.grouped_bars(
-        ["mAP", "rank-1", "rank-5", "rank-10"], series, "untrained against trained", "%"
+        ["mAP", "rank-1", "rank-5", "rank-10"], series, f"{names[0]} against {names[1]}", "%"
     )
-    return image(chart, "mAP and rank-1, untrained against trained")
+    return image(chart, f"mAP and rank-1, {names[0]} against {names[1]}")
 
 
 def render_evaluation(ctx: Context) -> list[Any]:
     """The learned model against the untrained network: train/epochs.csv's first and last evaluations
     (epoch 0 = untrained) and evaluate/evaluate.json (mAP, ranks, the CMC curve)."""
     before, after = before_after(ctx.train)
+    names = start_names(ctx.train)
     evaluate = ctx.evaluate
     results = evaluate.results if evaluate is not None else {}
     if after is None and not results:
@@ -235,8 +248,8 @@ def render_evaluation(ctx: Context) -> list[Any]:
     out: list[Any] = []
     rows = []
     if before is not None and after is not None:
-        out.append(tag("div", join(improvement_cards(before, after)), class_="cards"))
-    for name, row in (("untrained network", before), ("trained", after)):
+        out.append(tag("div", join(improvement_cards(before, after, names)), class_="cards"))
+    for name, row in ((f"{names[0]} network", before), (names[1], after)):
         if row is not None:
             values = (fmt(number(row.get(k))) for k in ("mAP", *(f"rank{r}" for r in RANKS)))
             where = "training's evaluation (train/epochs.csv)"
@@ -245,7 +258,8 @@ def render_evaluation(ctx: Context) -> list[Any]:
     out.append(
         table(["model", "measured by", "mAP %", *(f"rank-{k} %" for k in RANKS)], rows, numeric_from=2)
     )
-    plots = [p for p in (_cmc_chart(results, before, after), _comparison_chart(results, before, after)) if p]
+    made = (_cmc_chart(results, before, after, names), _comparison_chart(results, before, after, names))
+    plots = [p for p in made if p]
     out.append(figures(*plots))
     for name, result in results.items():
         queries = f"{count(result.queries)} ({count(result.valid_queries)} valid)"

@@ -55,7 +55,7 @@ SECTIONS: list[tuple[str, str, str, Callable[[Context], list[Any]], tuple[str, .
     ("train", "Training", "Training", render_training, ("train",)),
     (
         "evaluate",
-        "Re-identification: the learned model against the untrained network",
+        "Re-identification: the learned model against the network it started from",
         "Evaluation",
         render_evaluation,
         ("train", "evaluate"),

@@ -30,7 +30,7 @@ from reid_from_video.report.html import (
     table,
     tag,
 )
-from reid_from_video.report.learning import before_after, improvement_cards
+from reid_from_video.report.learning import before_after, improvement_cards, start_names
 
 STATUS_COLOURS = {"done": "#1f77b4", "skipped": "#9e9e9e", "failed": "#d62728", "interrupted": "#d62728"}
 NOT_RUN = ("not run", "absent")
@@ -87,7 +87,7 @@ def _headline(ctx: Context) -> list[Raw]:
             cards.append(card("label purity / ARI", f"{purity} / {ari}"))
     before, after = before_after(ctx.train)
     if before is not None and after is not None:
-        cards += improvement_cards(before, after)
+        cards += improvement_cards(before, after, start_names(ctx.train))
     return cards
 
 

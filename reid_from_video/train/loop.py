@@ -36,6 +36,7 @@ from reid_from_video.train.data import TrainFrames
 from reid_from_video.train.decode import BatchDataset, batch_loader
 from reid_from_video.train.distributed import Process, barrier, global_batchnorm
 from reid_from_video.train.hooks import Hook, build_hooks
+from reid_from_video.train.result import PRETRAINED, UNTRAINED
 from reid_from_video.train.sampler import camera_balanced_batches, epoch_rng, identity_batches, rank_slice
 from reid_from_video.train.schedule import learning_rate
 
@@ -351,6 +352,7 @@ class Trainer:
             "seconds": sum(row["seconds"] for row in epochs),
             "images_per_s": float(np.mean([row["images_per_s"] for row in epochs])) if epochs else None,
             "final_loss": epochs[-1].get("loss_loss") if epochs else None,
+            "start": PRETRAINED if self.config.model.pretrained else UNTRAINED,
         }
         if evaluated:
             first, last = evaluated[0], evaluated[-1]

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from reid_from_video.io.results import StageResult, omitted_when_none
 
+UNTRAINED = "untrained"  # what epoch 0 is: random weights ...
+PRETRAINED = "pretrained"  # ... or weights training starts from (model.init, model.weights)
+
 
 @dataclass(frozen=True)
 class EvalPoint:
@@ -34,6 +37,7 @@ class TrainResult(StageResult):
     seconds: float = 0.0
     images_per_s: float | None = None
     final_loss: float | None = None
+    start: str = UNTRAINED  # what epoch 0 is: untrained (random weights) or pretrained (init, weights)
     before: EvalPoint | None = omitted_when_none()
     after: EvalPoint | None = omitted_when_none()
 
@@ -43,9 +47,14 @@ class TrainResult(StageResult):
             b, a = self.before, self.after
             text += (
                 f"  held-out mAP {b.mAP:.1f} -> {a.mAP:.1f}, rank-1 {b.rank1:.1f} -> {a.rank1:.1f} "
-                "(untrained -> trained)"
+                f"({self.start} -> {self.outcome})"
             )
         return text
+
+    @property
+    def outcome(self) -> str:
+        """What training made of the start: a pretrained network is adapted, an untrained one trained."""
+        return "adapted" if self.start == PRETRAINED else "trained"
 
     def report(self) -> str:
         """The lines ``rfv train`` prints."""
@@ -60,6 +69,6 @@ class TrainResult(StageResult):
             b, a = self.before, self.after
             lines.append(
                 f"mAP {b.mAP:.1f} -> {a.mAP:.1f}, rank-1 {b.rank1:.1f} -> {a.rank1:.1f} "
-                f"(epoch {b.epoch} -> {a.epoch})"
+                f"(epoch {b.epoch} -> {a.epoch}: {self.start} -> {self.outcome})"
             )
         return "\n".join(lines)
