@@ -10,7 +10,7 @@ import pytest
 
 from reid_from_video.core.config import load_config
 from reid_from_video.labels.config import HISTOGRAM, NETWORK, LabelConfig
-from reid_from_video.labels.run import model_embedder
+from reid_from_video.labels.features import model_embedder
 from reid_from_video.models.config import ModelConfig
 from reid_from_video.pipeline.config import PipelineConfig
 from reid_from_video.pipeline.stages import STAGES, Inputs
@@ -77,14 +77,14 @@ def test_label_features_from_the_start_network_are_those_of_its_file(runs):
         device="cpu", model=ModelConfig(backbone="tiny", weights="none", init=str(init), input_size=(64, 32))
     )
     crops = _crops(12, seed=0)
-    from_network = model_embedder(NETWORK, network)(crops)
-    from_file = model_embedder(init, LabelConfig(device="cpu"))(crops)
+    from_network = model_embedder(NETWORK, network).embed(crops)
+    from_file = model_embedder(init, LabelConfig(device="cpu")).embed(crops)
     assert from_network.shape == from_file.shape == (12, 192)
     np.testing.assert_allclose(from_network, from_file, atol=1e-5)
     random = LabelConfig(
         device="cpu", model=ModelConfig(backbone="tiny", weights="none", input_size=(64, 32))
     )
-    assert not np.allclose(model_embedder(NETWORK, random)(crops), from_file, atol=1e-3)
+    assert not np.allclose(model_embedder(NETWORK, random).embed(crops), from_file, atol=1e-3)
 
 
 def pipeline(*overrides: str) -> PipelineConfig:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -16,9 +16,13 @@ class Embedder(Protocol):
     """Features of the ``boxes`` (N, 4: x, y, w, h) of frame ``index``: (N, D) rows of unit length.
 
     ``image`` is the BGR frame, or None when :attr:`needs_pixels` is False (precomputed features).
+    :attr:`identity` says what makes the features (:mod:`reid_from_video.embed.identity`), so that the
+    tracklet store can keep them for ``rfv label``; None when the saved crop would not give them again
+    (precomputed features; colour histograms, which JPEG encoding changes).
     """
 
     needs_pixels: bool
+    identity: dict[str, Any] | None
 
     def embed(self, image: np.ndarray | None, boxes: np.ndarray, index: int) -> np.ndarray: ...
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from reid_from_video.embed.base import EmbedderConfig
+from reid_from_video.embed.identity import model_identity
 from reid_from_video.embed.runtime import ReidModel
 from reid_from_video.io.store import crop_box
 
@@ -21,6 +22,7 @@ class ModelEmbedder:
 
     def __init__(self, config: EmbedderConfig):
         self.model = ReidModel.load(config.weights, config.device)
+        self.identity = model_identity(self.model)
         self.batch = config.batch
         self.feature_dim: int | None = self.model.card.feature_dim  # else known after the first crops
 

@@ -19,6 +19,7 @@ TOLERANCE_PX = 0.5
 
 class PrecomputedEmbedder:
     needs_pixels = False
+    identity = None  # features of another tool, not recomputable from a crop
 
     def __init__(self, path: Path):
         self.file = FrameRows(path)

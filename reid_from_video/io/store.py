@@ -6,14 +6,20 @@ Layout of a store folder::
     index/<camera>.csv                   the index rows of one camera; written last, so its presence
                                          means that camera is complete
     index.csv                            the merged index of all cameras (``finalize``)
+    features/<camera>.npy                the tracker's appearance features, one float32 row per index row of
+                                         the camera, in its order (when a re-ID model was the embedder and
+                                         crops are unpadded)
+    features/<camera>.json               what made them (model file sha256 and preprocessing), feature_dim,
+                                         rows (see ``reid_from_video.io.stored_features``)
     labels.csv                           training labels keyed by (camera, track[, sub_track])
 
 Index columns (one row per crop): camera, track, frame, time_s, x, y, w, h, score, path, gt_id. ``path`` is
 relative to the store root, or absolute when the store points at images elsewhere (e.g. MARS). ``gt_id`` is
 empty when the ground truth is unknown.
 
-Every file is written atomically. A camera whose writer did not finish has no index part, and its leftover
-crops are cleared when it is written again, so a re-run redoes exactly the incomplete cameras.
+Every file is written atomically, the index part after the camera's features. A camera whose writer did not
+finish has no index part, and its leftover crops and features are cleared when it is written again, so a
+re-run redoes exactly the incomplete cameras.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import cv2
 import numpy as np
@@ -29,6 +36,7 @@ import pandas as pd
 from reid_from_video.core.atomic import atomic_write, atomic_write_bytes
 from reid_from_video.core.errors import InputError
 from reid_from_video.io.config import CropConfig
+from reid_from_video.io.stored_features import rows_sha256, write_camera_features
 
 INDEX_COLUMNS = ("camera", "track", "frame", "time_s", "x", "y", "w", "h", "score", "path", "gt_id")
 LABEL_KEY = ("camera", "track")
@@ -98,10 +106,21 @@ class TrackletStore:
             return []
         return sorted(p.stem for p in self.parts_dir.glob("*.csv"))
 
-    def camera_writer(self, camera: str, crop: CropConfig | None = None) -> CameraWriter:
-        """A writer for one camera; any crops left by an earlier, unfinished writer are removed."""
+    def features_path(self, camera: str) -> Path:
+        return self.root / "features" / f"{camera}.npy"
+
+    def features_card_path(self, camera: str) -> Path:
+        return self.root / "features" / f"{camera}.json"
+
+    def camera_writer(
+        self, camera: str, crop: CropConfig | None = None, features: dict[str, Any] | None = None
+    ) -> CameraWriter:
+        """A writer for one camera; any crops left by an earlier, unfinished writer are removed.
+
+        ``features``: the identity of the embedder whose features are stored with the crops (then every
+        :meth:`CameraWriter.add` gives one); None stores none."""
         _check_camera_name(camera)
-        return CameraWriter(self, camera, crop or CropConfig())
+        return CameraWriter(self, camera, crop or CropConfig(), features)
 
     def resolve(self, path: str) -> Path:
         """The file of an index ``path`` entry (relative to the store root, or absolute)."""
@@ -143,14 +162,20 @@ class CameraWriter:
     Use as a context manager: if the block raises, the camera stays incomplete (no index part is written).
     """
 
-    def __init__(self, store: TrackletStore, camera: str, crop: CropConfig):
+    def __init__(
+        self, store: TrackletStore, camera: str, crop: CropConfig, features: dict[str, Any] | None = None
+    ):
         self.store = store
         self.camera = camera
         self.crop = crop
+        self.features = features
         self._rows: list[tuple] = []
+        self._features: list[np.ndarray] = []  # one per row, when features are stored
         self._seen_per_track: dict[int, int] = {}
         self.closed = False
         self.store.part_path(camera).unlink(missing_ok=True)
+        self.store.features_path(camera).unlink(missing_ok=True)
+        self.store.features_card_path(camera).unlink(missing_ok=True)
         camera_dir = store.root / "crops" / camera
         if camera_dir.exists():
             shutil.rmtree(camera_dir)  # leftovers of an interrupted run: never index stale crops
@@ -164,10 +189,16 @@ class CameraWriter:
         score: float,
         image: np.ndarray,
         gt_id: int | None = None,
+        feature: np.ndarray | None = None,
     ) -> bool:
-        """Cut, save and index the crop of ``box`` = (x, y, w, h) in ``image``; False when not kept."""
+        """Cut, save and index the crop of ``box`` = (x, y, w, h) in ``image``; False when not kept.
+
+        ``feature``: the embedder's feature of ``box``, kept with the row (required when this writer stores
+        features)."""
         if self.closed:
             raise RuntimeError(f"camera writer {self.camera!r} is closed")
+        if self.features is not None and feature is None:
+            raise ValueError(f"camera writer {self.camera!r} stores features: every crop needs one")
         seen = self._seen_per_track.get(track, 0)
         self._seen_per_track[track] = seen + 1
         if seen % self.crop.every:
@@ -185,6 +216,8 @@ class CameraWriter:
         if not ok:
             raise RuntimeError(f"JPEG encoding failed for {relpath}")
         atomic_write_bytes(target, encoded.tobytes())
+        if self.features is not None:  # appended with its row, so the two stay in step
+            self._features.append(np.array(feature, np.float32).ravel())
         self._rows.append(
             (
                 self.camera,
@@ -203,8 +236,13 @@ class CameraWriter:
         return True
 
     def close(self) -> pd.DataFrame:
-        """Write this camera's index part (atomically) and return it."""
+        """Write this camera's features (when stored) and then its index part, each atomically; return the
+        index part."""
         table = pd.DataFrame(self._rows, columns=list(INDEX_COLUMNS))
+        if self.features is not None:
+            key = rows_sha256(table["track"].to_numpy(np.int64), table["frame"].to_numpy(np.int64))
+            npy, card = self.store.features_path(self.camera), self.store.features_card_path(self.camera)
+            write_camera_features(npy, card, self._features, self.features, key)
         write_index_table(self.store.part_path(self.camera), table)
         self.closed = True
         return table

@@ -17,6 +17,7 @@ UNCLUSTERED_POLICIES = ("drop", "own")
 DISTANCES = ("jaccard", "cosine")
 GT_SCOPES = ("global", "camera")
 ON_DEGENERATE = ("error", "warn")
+REUSE = ("auto", "always", "never")
 
 
 @dataclass
@@ -170,8 +171,16 @@ class LabelConfig:
         "--model network: the network whose features make TMC's first labels, built as rfv train starts "
         "from it (model.init, model.weights); rfv run copies train.model here",
     )
+    reuse_features: str = option(
+        "auto",
+        "the frame features rfv track stored with the crops, when made by the --model given: auto (use them "
+        "when they fit, else embed the crops and say why), always (an error when they do not fit), never "
+        "(embed every crop)",
+    )
 
     def __post_init__(self) -> None:
+        if self.reuse_features not in REUSE:
+            raise ValueError(f"reuse_features must be one of {REUSE}, not {self.reuse_features!r}")
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
         if self.on_degenerate not in ON_DEGENERATE:

@@ -87,6 +87,7 @@ class LabelResult(StageResult):
     duplication: Duplication | None = omitted_when_none()
     duplication_sweep: tuple[Duplication, ...] | None = omitted_when_none()
     association: Association | None = omitted_when_none()
+    features: str | None = omitted_when_none()  # TMC: where the frame features came from
     labels: int = 0
     quality: LabelQuality = field(default_factory=LabelQuality)
     seconds: float = 0.0

@@ -17,27 +17,23 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from reid_from_video.core.atomic import atomic_write, json_ready
-from reid_from_video.core.config import config_to_dict, save_config
-from reid_from_video.core.errors import ConfigError, InputError
-from reid_from_video.embed.features import EmbedFn, read_feature_file, tracklet_features
+from reid_from_video.core.config import save_config
+from reid_from_video.core.errors import ConfigError
 from reid_from_video.io.store import TrackletStore, check_labels
 from reid_from_video.io.tracklets import tracklet_identity
-from reid_from_video.labels.config import HISTOGRAM, NETWORK, LabelConfig
+from reid_from_video.labels.config import LabelConfig
+from reid_from_video.labels.features import CropEmbedder, frame_features, model_embedder
 from reid_from_video.labels.ground_truth import attach_gt_ids
 from reid_from_video.labels.guard import check_degenerate
 from reid_from_video.labels.quality import format_quality, label_quality, row_labels
 from reid_from_video.labels.result import LabelResult
 from reid_from_video.labels.sstt import duplication_rate, duplication_sweep, sample_tracklets
 from reid_from_video.labels.tmc import DROPPED, tmc_labels
-
-if TYPE_CHECKING:
-    from reid_from_video.embed.runtime import ReidModel
 
 log = logging.getLogger(__name__)
 
@@ -49,53 +45,6 @@ class Labels:
     labels: pd.DataFrame
     sub_tracks: pd.DataFrame | None
     report: LabelResult
-
-
-# ---------------------------------------------------------------------------------------------- features
-
-
-def model_embedder(model: str | Path, config: LabelConfig) -> EmbedFn:
-    """``histogram`` (colour histograms of the crops), ``network`` (the network of ``config.model``, as
-    training starts from it: a pretrained re-ID model gives the first labels) or a re-ID model file."""
-    if str(model) == HISTOGRAM:
-        from reid_from_video.embed.base import EmbedderConfig
-        from reid_from_video.embed.histogram import HistogramEmbedder
-
-        histogram = HistogramEmbedder(EmbedderConfig(backend="histogram"))
-
-        def embed(crops: list[np.ndarray]) -> np.ndarray:
-            whole = [np.array([[0, 0, c.shape[1], c.shape[0]]], np.float64) for c in crops]
-            return np.concatenate([histogram.embed(c, box, 0) for c, box in zip(crops, whole, strict=True)])
-
-        return embed
-    from reid_from_video.embed.runtime import ReidModel
-
-    loaded = _start_network(config) if str(model) == NETWORK else ReidModel.load(model, config.device)
-    return lambda crops: loaded.embed(crops, batch_size=config.batch_size)
-
-
-def _start_network(config: LabelConfig) -> ReidModel:
-    """The network ``rfv train`` starts from with ``config.model`` (its weights or init file), embedding."""
-    from reid_from_video.embed.card import ModelCard
-    from reid_from_video.embed.runtime import ReidModel
-    from reid_from_video.models.reid_net import build_model
-
-    net = build_model(config.model)
-    card = ModelCard.from_model_config(config_to_dict(config.model), net.feature_dim)
-    model = config.model
-    name = Path(model.init).name if model.init else f"{model.backbone} ({model.weights})"
-    return ReidModel.from_torch(net, card, config.device, path=Path(name), format="network")
-
-
-def embed_rows(store: TrackletStore, index: pd.DataFrame, embed: EmbedFn, batch_size: int) -> np.ndarray:
-    """One feature row per index row, from its crop."""
-    missing = index["path"] == ""
-    if missing.any():
-        raise InputError(
-            store.index_path, f"{int(missing.sum())} index rows have no crop path: give --features"
-        )
-    paths = [[str(store.resolve(p))] for p in index["path"]]
-    return tracklet_features(paths, embed, frames_per_tracklet=0, batch_size=batch_size)
 
 
 # ----------------------------------------------------------------------------------------------- running
@@ -112,8 +61,9 @@ def run_label(
 ) -> LabelResult:
     """``rfv label``: labels for the store at ``store``, written to ``out`` (labels.csv, sub_tracks.csv,
     label_report.json and .txt, config.yaml). TMC's frame features come from ``features`` (a .npy, one row
-    per index row) or from ``model`` (``histogram`` or a re-ID model file) run on the crops; ``gt``: a MOT
-    gt folder to match the store's boxes against for the quality report."""
+    per index row), or from ``model`` (``histogram`` or a re-ID model file): the features rfv track stored
+    with the crops when that model made them (``reuse_features``), else the model run on the crops;
+    ``gt``: a MOT gt folder to match the store's boxes against for the quality report."""
     if features is not None and model is not None:
         raise ConfigError("give a features file or a model, not both")
     embed = model_embedder(model, config) if model is not None and config.method == "tmc" else None
@@ -128,14 +78,15 @@ def make_labels(
     store_path: str | Path,
     config: LabelConfig,
     features_path: str | Path | None = None,
-    embed: EmbedFn | None = None,
+    embed: CropEmbedder | None = None,
     gt: str | Path | None = None,
 ) -> Labels:
     """Labels for the store at ``store_path``; TMC needs frame features, from ``features_path`` (a .npy,
-    one row per index row, in index order) or from ``embed`` run on the crops. ``gt``: a MOT gt folder to
-    match the store's boxes against. Degenerate labels raise
-    :class:`~reid_from_video.core.errors.DegenerateLabelsError` (or warn, with
-    ``on_degenerate: warn``; :mod:`reid_from_video.labels.guard`)."""
+    one row per index row, in index order), or those the store holds when made by ``embed``, or from
+    ``embed`` run on the crops (:func:`reid_from_video.labels.features.frame_features`). ``gt``: a MOT gt
+    folder to match the store's boxes against. Degenerate labels raise
+    :class:`~reid_from_video.core.errors.DegenerateLabelsError` (or warn, with ``on_degenerate: warn``;
+    :mod:`reid_from_video.labels.guard`)."""
     start = time.perf_counter()
     store = TrackletStore(store_path)
     index = store.read_index()
@@ -152,17 +103,9 @@ def make_labels(
             sweep = duplication_sweep(index, config.sstt, config.sweep_periods, identity)
             report["duplication_sweep"] = sweep.to_dict(orient="records")
     else:
-        if features_path is not None:
-            features = read_feature_file(features_path)
-            if len(features) != len(index):
-                raise InputError(
-                    features_path, f"{len(features)} rows, expected one per index row ({len(index)})"
-                )
-        elif embed is not None:
-            features = embed_rows(store, index, embed, config.batch_size)
-        else:
-            raise ValueError("TMC needs appearance features: give a features file or a model")
-        result = tmc_labels(index, features, config.tmc)
+        found = frame_features(store, index, config, features_path, embed)
+        report["features"] = found.source
+        result = tmc_labels(index, found.features, config.tmc)
         labels, sub_track = result.labels, result.sub_track
         units = len(result.clustering.labels)
         kept = sub_track != DROPPED
@@ -186,6 +129,8 @@ def format_report(report: LabelResult) -> str:
         f"{report.method}: {report.labels} labels from {report.tracklets} tracklets "
         f"({report.index_rows} crops) of {report.store} in {report.seconds:.1f} s"
     ]
+    if report.features is not None:
+        lines.append(f"features: {report.features}")
     if (a := report.association) is not None:
         lines.append(
             f"association: eps {a.eps or 0:.4f}, {a.clusters} clusters, {a.unclustered} un-clustered"

@@ -11,11 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-
-CHUNK = 1 << 20
 
 
 def tree_fingerprint(path: str | Path) -> str:
@@ -32,21 +29,6 @@ def tree_fingerprint(path: str | Path) -> str:
         stat = file.stat()
         name = file.name if file == path else file.relative_to(path).as_posix()
         digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
-
-
-def content_hash(files: Iterable[str | Path]) -> str:
-    """Hash of the bytes of ``files`` (a missing file hashes as missing)."""
-    digest = hashlib.sha256()
-    for file in files:
-        file = Path(file)
-        digest.update(f"{file.name}\0".encode())
-        if not file.is_file():
-            digest.update(b"missing")
-            continue
-        with file.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
     return digest.hexdigest()
 
 

@@ -18,12 +18,13 @@ from reid_from_video import __version__
 from reid_from_video.core.atomic import write_json
 from reid_from_video.core.config import config_to_dict, save_config
 from reid_from_video.core.errors import InputError
+from reid_from_video.core.fingerprint import content_hash
 from reid_from_video.core.inputs import missing_file, require_inputs
 from reid_from_video.core.layout import RUN_FILE, STAGE_FILE, read_stage_file
 from reid_from_video.io.mot import find_sequences
 from reid_from_video.labels.config import HISTOGRAM, NETWORK
 from reid_from_video.pipeline.config import PipelineConfig
-from reid_from_video.pipeline.fingerprint import content_hash, stage_key, tree_fingerprint
+from reid_from_video.pipeline.fingerprint import stage_key, tree_fingerprint
 from reid_from_video.pipeline.stages import STAGES, Inputs, Stage
 
 log = logging.getLogger(__name__)

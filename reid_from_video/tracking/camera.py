@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from reid_from_video.detect import build_detector
-from reid_from_video.embed import build_embedder
+from reid_from_video.embed import Embedder, build_embedder
 from reid_from_video.io.mot import MOT_COLUMNS, write_mot
 from reid_from_video.io.store import CameraWriter, TrackletStore
 from reid_from_video.io.video import Camera, iter_frames
 from reid_from_video.tracking.config import TrackConfig
 from reid_from_video.tracking.result import CameraResult
 from rfv_trackers import DeepSort
+
+log = logging.getLogger(__name__)
 
 STAGES = ("read", "detect", "embed", "track", "write")
 
@@ -74,7 +78,7 @@ def track_camera(source: Source, config: TrackConfig, out: Path, position: int =
     needs_pixels = needs_pixels or config.save_crops
     tracker = DeepSort(config.tracker, fps=source.fps)
     store = TrackletStore(out)
-    writer = store.camera_writer(source.name, config.crops)
+    writer = store.camera_writer(source.name, config.crops, stored_identity(embedder, config, source.name))
     rows: list[tuple] = []
     backfill = Backfill(config.backfill)
     counts = {"frames": 0, "detections": 0, "crops": 0}
@@ -107,7 +111,8 @@ def track_camera(source: Source, config: TrackConfig, out: Path, position: int =
             ):
                 written = boxes[det] if det >= 0 and config.output_box == "detection" else box
                 crop_box = boxes[det] if det >= 0 else None  # crops of real detections only
-                row = (index, int(track_id), time_s, *written, float(score), crop_box, image)
+                feature = features[det] if det >= 0 and features is not None else None
+                row = (index, int(track_id), time_s, *written, float(score), crop_box, image, feature)
                 for ready in backfill.release(int(track_id), row, confirmed):
                     counts["crops"] += _write(ready, rows, writer, config.save_crops)
             if len(backfill.pending) > 4 * len(tracker.tracks) + 16:  # rows of tracks that died tentative
@@ -159,11 +164,27 @@ class Backfill:
 
 
 def _write(row: tuple, rows: list[tuple], writer: CameraWriter, save_crops: bool) -> int:
-    index, track_id, time_s, x, y, w, h, score, crop_box, image = row
+    index, track_id, time_s, x, y, w, h, score, crop_box, image, feature = row
     rows.append((index, track_id, x, y, w, h, score, -1, -1.0))
     if save_crops and crop_box is not None and image is not None:
-        return int(writer.add(track_id, index, time_s, tuple(map(float, crop_box)), score, image))
+        box = tuple(map(float, crop_box))
+        return int(writer.add(track_id, index, time_s, box, score, image, feature=feature))
     return 0
+
+
+def stored_identity(embedder: Embedder | None, config: TrackConfig, camera: str) -> dict[str, Any] | None:
+    """The identity of the features to keep in the store with the crops, or None when none are kept: no
+    crops, no embedder that a crop alone feeds, or saved crops that show more than the embedded box."""
+    if not config.save_crops or embedder is None or embedder.identity is None:
+        return None
+    if config.crops.padding:
+        log.info(
+            "%s: appearance features not stored: crops.padding makes the saved crops show more than the "
+            "boxes the embedder saw (rfv label will embed the crops)",
+            camera,
+        )
+        return None
+    return embedder.identity
 
 
 def as_source(camera: Camera) -> Source:
