@@ -94,7 +94,7 @@ def pretrained_score(heldout: Path, osnet: Path, out: Path, device: str) -> dict
     from reid_from_video.evaluate.evaluation import run_evaluate
 
     result = run_evaluate(heldout / "mars", out, EvaluateConfig(plots=False, device=device), model=osnet)
-    return {"mAP": 100 * result.mAP, "rank1": 100 * result.rank1}
+    return {"mAP": 100 * result.mAP, "rank1": 100 * result.rank(1)}
 
 
 def one_seed(seed: int, args: argparse.Namespace) -> dict[str, dict[str, float]]:
