@@ -253,3 +253,21 @@ def test_training_starts_from_an_osnet_onnx_file(mars_world, tmp_path):
     expected = evaluate_model(pretrained, load_tracklets(mars_world / "mars"), torch.device("cpu"), 8)
     assert report.before.mAP == pytest.approx(expected["mAP"], abs=1e-9)
     assert report.before.rank1 == pytest.approx(expected["rank1"], abs=1e-9)
+
+
+def test_a_folded_onnx_start_keeps_its_backbone_norms_in_eval_mode_while_training(tmp_path):
+    """A folded file's norms hold no batch statistics (the identity plus a bias): training-mode forwards
+    must not replace them with a batch's, or the pretrained features are lost before the first step."""
+    path = export_folded(trained_like("osnet_x0_25", seed=5), tmp_path / "osnet.onnx")
+    net = build_model(ModelConfig(backbone="osnet_x0_25", weights="none", init=str(path)), 4).train()
+    norms = [m for m in net.backbone.modules() if isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d)]
+    assert norms and not any(m.training for m in norms)
+    assert net.training and net.neck.training  # the rest trains as usual, the new BN-neck included
+    before = {k: v.clone() for k, v in net.backbone.state_dict().items()}
+    torch.manual_seed(0)
+    with torch.no_grad():
+        net(torch.randn(8, 3, 256, 128) * 2 + 1)
+    after = net.backbone.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    plain = build_model(ModelConfig(backbone="osnet_x0_25", weights="none"), 4).train()
+    assert all(m.training for m in plain.backbone.modules() if isinstance(m, nn.BatchNorm2d))
