@@ -17,18 +17,27 @@ It prints mAP and rank-1 per seed and method, then the mean ± standard deviatio
 method's gain over ``pretrained``. Everything lands in ``--out`` (one ``rfv run`` folder per seed and
 method), and a finished run is skipped when the script is run again (``rfv run``'s resume).
 
-The full measurement (``--scale full``, 40 epochs at 256 x 128 for OSNet) is GPU work: on the 2-core CPU
-box one OSNet training run takes hours. ``--scale mini`` runs the same code on small worlds with one short
-epoch, as a check that the script works; its figures mean nothing.
+Scales:
+
+* ``full``: 40 epochs of 40 iterations at 256 x 128 (the demo's iterations, the paper's input size): GPU
+  work; on the 2-core CPU box one OSNet training run takes the better part of an hour.
+* ``cpu``: the same worlds, held-out set and input size, 5 epochs of 40 iterations (200 optimiser steps,
+  12,800 images), 2 torch threads, evaluated once after training: about 40 min per seed on the 2-core box.
+* ``mini``: small worlds and one short epoch at 128 x 64, a check that the script works; its figures mean
+  nothing.
+
+The worlds of a seed are rendered once and copied to the other methods' folders (``rfv demo`` reuses a
+rendered world of the same config).
 
     python benchmarks/bench_adaptation.py --osnet ../shared/data/models/osnet_x0_25_msmt17.onnx \\
-        [--seeds 0 1 2] [--scale full|mini] [--out runs/bench-adaptation] [--device auto]
+        [--seeds 0 1 2] [--scale full|cpu|mini] [--out runs/bench-adaptation] [--device auto]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 from pathlib import Path
@@ -36,31 +45,36 @@ from pathlib import Path
 from reid_from_video.core.config import load_config
 from reid_from_video.evaluate.config import EvaluateConfig
 from reid_from_video.pipeline.config import DemoConfig
+from reid_from_video.pipeline.demo import WORLD_DONE, run_demo
 
 METHODS = ("pretrained", "tmc", "taudl", "scratch")
 MIN_QUERIES, MIN_GALLERY = 100, 500  # the issue's floor for a stable evaluation
 
 # The held-out people: more of them, for longer, than the demo's (54 queries, 238 gallery tracklets).
-HELDOUT = {"full": ["heldout.identities=120", "heldout.seconds=120"], "mini": ["heldout.seconds=20"]}
-WORLD = {"full": [], "mini": ["world.seconds=20", "world.identities=12"]}
+BIG_HELDOUT = ["heldout.identities=120", "heldout.seconds=120"]
+HELDOUT = {"full": BIG_HELDOUT, "cpu": BIG_HELDOUT, "mini": ["heldout.seconds=20"]}
+WORLD: dict[str, list[str]] = {"full": [], "cpu": [], "mini": ["world.seconds=20", "world.identities=12"]}
 SHORT = ["epochs=1", "data.iters=2", "eval.before=true", "eval.every=1"]  # --scale mini only
+# --scale cpu: 200 steps at 256 x 128, one evaluation (the "before" figure is ``pretrained``, scored apart)
+CPU = ["epochs=5", "eval.every=5", "eval.before=false", "threads=2"]
+SCHEDULE = {"full": ["epochs=40", "eval.every=10"], "cpu": CPU, "mini": SHORT}
 
 
 def osnet_start(osnet: Path, scale: str) -> list[str]:
     """train.* for fine-tuning the OSNet file: its own input size, a fine-tuning learning rate."""
-    size = "[256, 128]" if scale == "full" else "[128, 64]"
+    size = "[128, 64]" if scale == "mini" else "[256, 128]"
     return [
         "model.backbone=osnet_x0_25",
         f"model.init={osnet}",
         f"model.input_size={size}",
         "optim.lr=3.5e-4",
-        *(["epochs=40", "eval.every=10"] if scale == "full" else SHORT),
+        *SCHEDULE[scale],
     ]
 
 
 def method_overrides(method: str, osnet: Path, scale: str) -> list[str]:
     """Demo-config overrides of one pipeline variant (``pipeline.`` prefixed)."""
-    train: list[str] = [] if scale == "full" else list(SHORT)
+    train: list[str] = list(SHORT) if scale == "mini" else []
     top: list[str] = []
     if method == "tmc":
         train = osnet_start(osnet, scale)
@@ -98,19 +112,26 @@ def pretrained_score(heldout: Path, osnet: Path, out: Path, device: str) -> dict
 
 
 def one_seed(seed: int, args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    from reid_from_video.pipeline.demo import run_demo
 
     scores: dict[str, dict[str, float]] = {}
     for method in METHODS[1:]:
         folder = args.out / f"seed{seed}" / method
+        share_worlds(args.out / f"seed{seed}" / METHODS[1], folder)
         run_demo(folder, demo_config(seed, method, args.osnet, args.scale, args.device))
         scores[method] = score(folder)
     first = args.out / f"seed{seed}" / METHODS[1]
     queries, gallery = scores[METHODS[1]]["queries"], scores[METHODS[1]]["gallery"]
-    if args.scale == "full" and (queries < MIN_QUERIES or gallery < MIN_GALLERY):
+    if args.scale != "mini" and (queries < MIN_QUERIES or gallery < MIN_GALLERY):
         sys.exit(f"seed {seed}: {queries} queries, {gallery} gallery: below {MIN_QUERIES} / {MIN_GALLERY}")
     scores["pretrained"] = pretrained_score(first / "heldout", args.osnet, first / "pretrained", args.device)
     return scores
+
+
+def share_worlds(first: Path, folder: Path) -> None:
+    """Copy the first method's rendered worlds into ``folder`` (rendering is deterministic per config)."""
+    for world in ("world", "heldout"):
+        if (first / world / WORLD_DONE).is_file() and not (folder / world).exists():
+            shutil.copytree(first / world, folder / world)
 
 
 def mean_spread(values: list[float]) -> str:
@@ -124,7 +145,7 @@ def main() -> None:
     )
     parser.add_argument("--osnet", type=Path, required=True, help="the OSNet-x0.25 file (.onnx, .pth)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--scale", choices=("full", "mini"), default="full")
+    parser.add_argument("--scale", choices=("full", "cpu", "mini"), default="full")
     parser.add_argument("--out", type=Path, default=Path("runs/bench-adaptation"))
     parser.add_argument("--device", default="auto", help="auto: a GPU when present")
     args = parser.parse_args()
