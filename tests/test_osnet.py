@@ -23,6 +23,7 @@ from torch import nn
 from reid_from_video.core.config import load_config
 from reid_from_video.core.errors import InputError
 from reid_from_video.io.tracklets import load_tracklets
+from reid_from_video.models.architecture import init_architecture, with_init_architecture
 from reid_from_video.models.config import IMAGENET_MEAN, IMAGENET_STD, OSNET_WIDTHS, ModelConfig
 from reid_from_video.models.osnet import osnet
 from reid_from_video.models.reid_net import build_model
@@ -169,10 +170,29 @@ def test_an_onnx_file_with_batch_norm_folded_loads(tmp_path):
     assert cosine >= PARITY
 
 
-def test_an_onnx_file_of_another_variant_or_backbone_is_refused(tmp_path):
-    path = export_folded(trained_like("osnet_x0_25"), tmp_path / "osnet.onnx")
-    with pytest.raises(InputError, match=r"model.init: node .*conv1.*weight of shape \(16, 3, 7, 7\)"):
-        osnet_model("osnet_x0_5", init=str(path))
+def test_the_init_file_decides_the_architecture(tmp_path, capsys):
+    """``model.init`` alone is enough: the network built is the file's, whatever ``model.backbone`` says."""
+    onnx_file = export_folded(trained_like("osnet_x0_25"), tmp_path / "osnet.onnx")
+    x = images(4)
+    for backbone in ("resnet50", "osnet_x0_5", "tiny"):
+        net = build_model(ModelConfig(backbone=backbone, init=str(onnx_file))).eval()
+        assert net.config.backbone == "osnet_x0_25"
+        with torch.no_grad():
+            assert min_cosine(net(x), onnx_features(onnx_file, x.numpy())) >= PARITY
+    torchreid = torchreid_file(trained_like("osnet_x0_5"), tmp_path / "osnet_x0_5.pth")
+    resnet18 = tmp_path / "resnet18.pth"
+    torch.save(build_model(ModelConfig(backbone="resnet18", weights="none")).backbone.state_dict(), resnet18)
+    expected = {onnx_file: "osnet_x0_25", torchreid: "osnet_x0_5", resnet18: "resnet18"}
+    assert {path: init_architecture(path) for path in expected} == expected
+    assert init_architecture(tmp_path / "missing.pth") is None
+    config = with_init_architecture(ModelConfig(init=str(torchreid)))
+    assert config.backbone == "osnet_x0_5" and "holds the network osnet_x0_5" in capsys.readouterr().out
+
+
+def test_an_onnx_file_that_is_not_an_osnet_is_refused(tmp_path):
+    tiny = build_model(ModelConfig(backbone="tiny", weights="none")).backbone.eval()
+    path = export_folded(tiny, tmp_path / "tiny.onnx")  # no depthwise convolutions: not OSNet
+    assert init_architecture(path) is None
     with pytest.raises(InputError, match="model.init: ONNX loads into an OSNet backbone"):
         build_model(ModelConfig(backbone="tiny", weights="none", init=str(path)))
 
@@ -238,10 +258,11 @@ def test_training_starts_from_an_rfv_model(mars_world, tmp_path):
     )
     assert second.before.mAP == first.after.mAP  # the untrained network is the first run's
     assert second.before.rank1 == first.after.rank1
-    with pytest.raises(
-        InputError, match=r"model.pt: model.init: a model of backbone tiny, but model.backbone="
-    ):
-        run_train(mars_world / "mars", tmp_path / "c", train_config(init, "model.backbone=osnet_x0_25"))
+    # The file decides the architecture: model.backbone names the network of starts without an init file.
+    third = train_config(init, "model.backbone=osnet_x0_25", "epochs=1", "data.iters=1", eval_data)
+    run_train(mars_world / "mars", tmp_path / "c", third)
+    saved = torch.load(tmp_path / "c" / "model.pt", map_location="cpu", weights_only=True)
+    assert saved["model"]["backbone"] == "tiny"
 
 
 def test_training_starts_from_an_osnet_onnx_file(mars_world, tmp_path):

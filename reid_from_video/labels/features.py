@@ -90,11 +90,12 @@ def _start_network(config: LabelConfig) -> ReidModel:
     """The network ``rfv train`` starts from with ``config.model`` (its weights or init file), embedding."""
     from reid_from_video.embed.card import ModelCard
     from reid_from_video.embed.runtime import ReidModel
+    from reid_from_video.models.architecture import with_init_architecture
     from reid_from_video.models.reid_net import build_model
 
-    net = build_model(config.model)
-    card = ModelCard.from_model_config(config_to_dict(config.model), net.feature_dim)
-    model = config.model
+    model = with_init_architecture(config.model)
+    net = build_model(model)
+    card = ModelCard.from_model_config(config_to_dict(model), net.feature_dim)
     name = Path(model.init).name if model.init else f"{model.backbone} ({model.weights})"
     return ReidModel.from_torch(net, card, config.device, path=Path(name), format="network")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from reid_from_video.core.errors import MissingInput
 from reid_from_video.core.inputs import missing_file, reachable
+from reid_from_video.models.architecture import init_architecture
 from reid_from_video.models.config import BACKBONES, IMAGENET, NO_WEIGHTS, OSNET_WIDTHS, ModelConfig
 
 
@@ -34,12 +35,10 @@ def model_inputs(config: ModelConfig, prefix: str = "") -> list[MissingInput]:
         if (
             not missing
             and Path(config.init).suffix.lower() == ".onnx"
-            and config.backbone not in OSNET_WIDTHS
+            and init_architecture(config.init) not in OSNET_WIDTHS
         ):
-            problem = (
-                f"an ONNX file loads into an OSNet backbone, not {prefix}model.backbone={config.backbone}"
-            )
-            remedy = f"Give the file's variant: {prefix}model.backbone={' | '.join(OSNET_WIDTHS)}"
+            problem = "not an ONNX OSNet (no 7 x 7 first convolution of an OSNet width, or no depthwise ones)"
+            remedy = f"Give an OSNet exported to ONNX ({', '.join(OSNET_WIDTHS)}), or a state dict file"
             missing = [MissingInput(init, config.init, problem, remedy)]
         return missing
     if config.weights == NO_WEIGHTS:

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reid_from_video.models.architecture import with_init_architecture
 from reid_from_video.models.backbones import build_backbone
 from reid_from_video.models.config import ModelConfig
 from reid_from_video.models.heads import BNNeck, CameraClassifiers, Classifier, embedding_layer
@@ -63,6 +64,8 @@ class ReidNet(nn.Module):
         self, config: ModelConfig, num_classes: NumClasses = None, load_weights: bool = True
     ) -> None:
         super().__init__()
+        if load_weights:  # the init file decides the architecture (the stage entry points announce it)
+            config = with_init_architecture(config, announce=False)
         self.config = config
         weights = config.weights if load_weights and not config.init else None
         self.backbone, self.channels = build_backbone(config.backbone, weights, config.last_stride)

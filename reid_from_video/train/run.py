@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ import torch
 from reid_from_video.core.config import CONFIG_FILENAME, save_config
 from reid_from_video.core.inputs import require_inputs
 from reid_from_video.io.tracklets import load_tracklets
+from reid_from_video.models.architecture import with_init_architecture
 from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.data import load_train_frames
 from reid_from_video.train.distributed import end_process, start_process
@@ -35,6 +37,7 @@ def run_train(
     steps.csv, train_report.json, config.yaml); the result (``out/train_report.json``). Under torchrun every
     process trains; only the first writes, and returns the result (the others None)."""
     require_inputs(train_inputs(config))  # a missing start file fails now, not after loading the data
+    config = dataclasses.replace(config, model=with_init_architecture(config.model))
     if config.threads:
         torch.set_num_threads(config.threads)
     sub_tracks = config.method == "tmc" and config.tmc.isolation and labels is not None
