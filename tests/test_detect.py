@@ -12,6 +12,7 @@ from conftest import need
 from reid_from_video.core.errors import InputError
 from reid_from_video.detect import DETECTORS, DetectorConfig, build_detector
 from reid_from_video.detect.base import Detections, filter_detections
+from reid_from_video.detect.family import onnx_family, with_onnx_backend
 from reid_from_video.detect.yolox import grid_decode, letterbox
 from reid_from_video.io.mot import read_mot
 from reid_from_video.noise.boxes import iou_xywh
@@ -111,3 +112,43 @@ def test_ultralytics_backend_with_a_local_weights_file(tmp_path: Path):
         assert (found.scores >= config.score_min).all()
     with pytest.raises(InputError, match="ultralytics weights file not found"):
         build_detector(DetectorConfig(backend="yolo", weights=str(tmp_path / "no" / "x.pt")), tmp_path, "c")
+
+
+def _head_only_onnx(path: Path, shape: list[int], metadata: dict[str, str] | None = None) -> Path:
+    """An ONNX file whose one output has ``shape`` (an Identity of its input), with ``metadata``."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["images"], ["output"])],
+        "head",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, shape)],
+    )
+    model = helper.make_model(graph)
+    for key, value in (metadata or {}).items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(path))
+    return path
+
+
+def test_a_yolox_onnx_given_to_the_default_backend_runs_as_yolox(tmp_path: Path, capsys):
+    """``detector.weights=yolox_nano.onnx`` alone is enough; ultralytics' own ONNX exports stay with it."""
+    yolox = _head_only_onnx(tmp_path / "yolox_nano.onnx", [1, 3549, 85])
+    ultra = _head_only_onnx(tmp_path / "yolo11n.onnx", [1, 84, 8400], {"author": "Ultralytics"})
+    other = _head_only_onnx(tmp_path / "other.onnx", [1, 10])
+    assert [onnx_family(p) for p in (yolox, ultra, other)] == ["yolox", "ultralytics", None]
+    assert onnx_family(tmp_path / "missing.onnx") is None
+    switched = with_onnx_backend(DetectorConfig(weights=str(yolox)), announce=True)
+    assert switched.backend == "yolox" and "YOLOX ONNX model" in capsys.readouterr().out
+    for kept in (ultra, other):
+        assert with_onnx_backend(DetectorConfig(weights=str(kept))).backend == "yolo"
+    explicit = DetectorConfig(backend="bgsub", weights=str(yolox))
+    assert with_onnx_backend(explicit) is explicit
+
+
+def test_the_real_yolox_file_needs_no_backend_key(shared_data: Path):
+    model = need(shared_data, "models/yolox_nano.onnx")
+    sequence = need(shared_data, "mot17/mini/MOT17-02-FRCNN")
+    detector = build_detector(DetectorConfig(weights=str(model)), sequence, "s")
+    assert type(detector).__name__ == "YoloxOnnxDetector"

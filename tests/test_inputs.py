@@ -90,12 +90,26 @@ def test_rfv_run_offline_with_no_overrides_says_what_to_fetch_and_give(tmp_path,
     err = capsys.readouterr().err
     assert "Traceback" not in err and "2 input(s) missing" in err
     assert "\n  track.detector.weights=yolo11n.pt: an ultralytics model name" in err
-    assert (
-        YOLO_URL in err and "track.detector.backend=yolox track.detector.weights=PATH/yolox_nano.onnx" in err
-    )
+    assert YOLO_URL in err and "the YOLOX ONNX detector: track.detector.weights=PATH/yolox_nano.onnx" in err
     assert "\n  train.model.weights=imagenet: torchvision's ResNet50_Weights.IMAGENET1K_V1" in err
     assert "train.model.weights=PATH/resnet50-0676ba61.pth" in err and str(offline) in err
-    assert "train.model.init=" in err  # the alternative: a pretrained re-ID model
+    assert "a pretrained re-ID model: train.model.init=PATH/osnet_x0_25_msmt17.onnx" in err
+
+
+def test_rfv_run_offline_needs_only_the_detector_file_and_the_init_file(
+    tmp_path, offline, capsys, shared_data
+):
+    """The two files a user fetches elsewhere are all that ``rfv run`` needs offline: the backends and
+    the backbone follow from the files."""
+    cameras = tmp_path / "cameras"
+    cameras.mkdir()  # empty: past the input check, rfv run stops at finding no camera
+    detector = need(shared_data, "models/yolox_nano.onnx")
+    init = need(shared_data, "models/osnet_x0_25_msmt17.onnx")
+    overrides = [f"track.detector.weights={detector}", f"train.model.init={init}"]
+    code = main(["run", str(cameras), "--out", str(tmp_path / "run"), *overrides])
+    err = capsys.readouterr().err
+    assert code == 2 and "input(s) missing" not in err and "Traceback" not in err
+    assert err.endswith("cameras: empty folder\n"), err
 
 
 def test_a_missing_model_init_fails_before_tracking_starts(tmp_path, capsys):

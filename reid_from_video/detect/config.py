@@ -17,7 +17,11 @@ DEFAULT_YOLO = "yolo11n.pt"
 class DetectorConfig:
     """The ``detector`` section: which backend, its model, and the filters applied to every box."""
 
-    backend: Backend = option("yolo", "yolo (ultralytics), yolox (ONNX), precomputed (MOT det file), bgsub")
+    backend: Backend = option(
+        "yolo",
+        "yolo (ultralytics; a YOLOX .onnx in weights is run by yolox), yolox (ONNX), precomputed (MOT det "
+        "file), bgsub",
+    )
     weights: str = option(
         DEFAULT_YOLO,
         "yolo: an ultralytics model name (downloaded where a network exists) or a weights file (ultralytics "

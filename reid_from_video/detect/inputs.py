@@ -14,6 +14,7 @@ from pathlib import Path
 from reid_from_video.core.errors import MissingInput
 from reid_from_video.core.inputs import missing_file, reachable
 from reid_from_video.detect.config import DEFAULT_YOLO, DetectorConfig
+from reid_from_video.detect.family import with_onnx_backend
 
 YOLOX_ONNX = "https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0/yolox_nano.onnx"
 
@@ -34,10 +35,8 @@ def ultralytics_source(name: str) -> tuple[list[Path], str | None]:
 def detector_inputs(config: DetectorConfig, prefix: str = "") -> list[MissingInput]:
     """The detector's missing inputs, under the keys ``{prefix}detector.*``."""
     key = f"{prefix}detector.weights"
-    yolox = (
-        f"or the YOLOX ONNX detector: {prefix}detector.backend=yolox "
-        f"{prefix}detector.weights=PATH/yolox_nano.onnx ({YOLOX_ONNX})"
-    )
+    config = with_onnx_backend(config)  # a YOLOX .onnx given to the default backend is checked as one
+    yolox = f"or the YOLOX ONNX detector: {prefix}detector.weights=PATH/yolox_nano.onnx ({YOLOX_ONNX})"
     if config.backend == "yolox":
         return missing_file(
             key,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reid_from_video.detect.config import DetectorConfig
+from reid_from_video.detect.family import with_onnx_backend
 
 if TYPE_CHECKING:  # the backends import OpenCV and model libraries: only when one is built
     from reid_from_video.detect.base import Detector
@@ -49,4 +50,5 @@ PIXEL_FREE = ("precomputed",)
 
 def build_detector(config: DetectorConfig, camera_path: Path, camera_name: str) -> Detector:
     """The detector of one camera (stateful backends need one per camera)."""
+    config = with_onnx_backend(config)  # a YOLOX .onnx given to the default backend
     return DETECTORS[config.backend](config, camera_path, camera_name)

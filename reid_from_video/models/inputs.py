@@ -59,7 +59,6 @@ def model_inputs(config: ModelConfig, prefix: str = "") -> list[MissingInput]:
     )
     remedy = (
         f"Fetch that file where a network exists and give {weights}=PATH/{cached.name} (or put it in that "
-        f"folder), or start from a pretrained re-ID model: {prefix}model.backbone=osnet_x0_25 "
-        f"{init}=PATH/osnet_x0_25_msmt17.onnx"
+        f"folder), or start from a pretrained re-ID model: {init}=PATH/osnet_x0_25_msmt17.onnx"
     )
     return [MissingInput(weights, config.weights, problem, remedy)]

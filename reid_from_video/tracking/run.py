@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -10,6 +11,7 @@ from pathlib import Path
 from reid_from_video.core.config import save_config
 from reid_from_video.core.errors import InputError
 from reid_from_video.core.inputs import require_inputs
+from reid_from_video.detect.family import with_onnx_backend
 from reid_from_video.detect.registry import PIXEL_FREE
 from reid_from_video.io.mot import find_sequences, read_seqinfo
 from reid_from_video.io.store import TrackletStore
@@ -52,6 +54,7 @@ def run_track(path: str | Path, out: str | Path, config: TrackConfig) -> TrackRe
     path, out = Path(path), Path(out)
     start = time.perf_counter()
     require_inputs(track_inputs(config))  # a missing model fails now, not at the first camera
+    config = dataclasses.replace(config, detector=with_onnx_backend(config.detector, announce=True))
     sources = find_sources(path, config)
     out.mkdir(parents=True, exist_ok=True)
     save_config(config, out)
