@@ -10,6 +10,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+# The fault battery (issue 19): every bad-input or fault case is a test marked ``@pytest.mark.fault(KIND)``,
+# KIND saying what the case must show; ``python -m pytest -m fault`` runs them and prints the tally.
+FAULT_KINDS = {
+    "clear_error": "one clear error naming the file or key, a non-zero exit, no traceback",
+    "handled": "the input is handled correctly (a right result, a warning where due)",
+    "no_silent_wrong": "a result that could be silently wrong is right, or refused",
+    "no_data_loss": "nothing written before is lost or left half-written",
+    "no_code_execution": "an untrusted file runs no code",
+}
+
+
 def data_root() -> Path:
     return Path(os.environ.get("RFV_DATA", REPO.parent / "shared" / "data")).resolve()
 
@@ -55,3 +66,58 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("small_world")
     overrides = ["cameras=2", "seconds=8", "size=320x180", "identities=8", "seed=3", "mars.enabled=false"]
     return _world(root, *overrides, "workers=1")
+
+
+def clear_error(code: int, err: str, *names: str) -> None:
+    """What a ``clear_error`` fault case asserts of ``rfv``'s exit code and stderr: a non-zero exit, no
+    traceback, one ``rfv ...: error:`` line that names each of ``names`` (a file, a key)."""
+    assert code != 0, err
+    assert "Traceback" not in err, err
+    errors = [line for line in err.splitlines() if line.startswith("rfv") and ": error:" in line]
+    assert len(errors) == 1, err
+    for name in names:
+        assert str(name) in err, (name, err)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = item.get_closest_marker("fault")
+        if marker is not None and (not marker.args or marker.args[0] not in FAULT_KINDS):
+            raise pytest.UsageError(f"{item.nodeid}: fault kind must be one of {', '.join(FAULT_KINDS)}")
+
+
+_fault_outcomes: dict[str, dict[str, str]] = {}  # kind -> test id -> passed / failed / skipped
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    kind = getattr(report, "fault_kind", None)
+    if kind is None:
+        return
+    seen = _fault_outcomes.setdefault(kind, {})
+    if report.failed or report.skipped:  # a failed setup, call or teardown fails the case
+        seen[report.nodeid] = "failed" if report.failed else "skipped"
+    elif report.when == "call":
+        seen.setdefault(report.nodeid, "passed")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    outcome = yield
+    marker = item.get_closest_marker("fault")
+    if marker is not None:
+        outcome.get_result().fault_kind = marker.args[0]
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not _fault_outcomes:
+        return
+    cases = sum(len(v) for v in _fault_outcomes.values())
+    write = terminalreporter.write_line
+    write(f"fault battery: {cases} cases")
+    for kind, meaning in FAULT_KINDS.items():
+        outcomes = list(_fault_outcomes.get(kind, {}).values())
+        if outcomes:
+            shown = ", ".join(
+                f"{outcomes.count(o)} {o}" for o in ("passed", "failed", "skipped") if o in outcomes
+            )
+            write(f"  {kind:18s} {len(outcomes):3d} ({shown}): {meaning}")
