@@ -1,6 +1,9 @@
 """Atomic file writes: write to a temporary name beside the target, then rename.
 
 A reader never sees a half-written file: either the old content (or nothing) or the complete new one.
+The temporary name, ``.NAME.tmp-PID``, says which process writes it; a process killed mid-write (SIGKILL)
+leaves it behind, and :func:`remove_stale_temporaries` removes those of processes no longer running (the
+folder's lock, :mod:`.lock`, calls it when a command starts).
 """
 
 from __future__ import annotations
@@ -9,13 +12,48 @@ import contextlib
 import json
 import math
 import os
+import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+# ``.NAME.tmp-PID``, optionally with a suffix after the pid (a video writer needs its file's extension);
+# ``.NAME-tmp-PID`` for a staging folder (rfv export's).
+_TEMPORARY = re.compile(r"\..+[.-]tmp-(?P<pid>[0-9]+)(\.[A-Za-z0-9]+)?")
 
-def _temporary_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+def temporary_name(path: Path, suffix: str = "") -> Path:
+    """The temporary name of ``path`` for this process (``suffix``: kept last, e.g. ``.mp4``)."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}{suffix}")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporary files (and folders) in ``folder`` whose writing process no longer runs on this
+    machine; the removed paths."""
+    if not folder.is_dir():
+        return []
+    removed = []
+    for entry in folder.iterdir():
+        match = _TEMPORARY.fullmatch(entry.name)
+        if match is None or _running(int(match["pid"])):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
 
 
 @contextlib.contextmanager
@@ -23,7 +61,7 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
     """Open a temporary file for writing; on success rename it to ``path``, on error remove it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary_name(path)
+    tmp = temporary_name(path)
     if "b" in mode:
         encoding = None
     try:
@@ -40,7 +78,7 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (no fsync: for many small files such as crops)."""
     path = Path(path)
-    tmp = _temporary_name(path)
+    tmp = temporary_name(path)
     try:
         tmp.write_bytes(data)
         os.replace(tmp, path)

@@ -10,6 +10,18 @@ from pathlib import Path
 class RfvError(Exception):
     """Base class of every error the project reports to a user (the CLI prints it without a traceback)."""
 
+    def __reduce__(self) -> tuple:
+        # Picklable whatever the subclass's __init__ takes: an error raised in a worker process (rfv track
+        # workers=N) reaches the parent as itself, so the CLI still prints one line.
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(kind: type[RfvError], args: tuple, state: dict) -> RfvError:
+    error = kind.__new__(kind)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class InputError(RfvError):
     """Bad input: a missing, unreadable or malformed file or folder.
@@ -71,3 +83,14 @@ class DegenerateLabelsError(RfvError):
     def under(self, prefix: str) -> DegenerateLabelsError:
         """The same error with its keys under ``prefix`` (e.g. ``label.``)."""
         return DegenerateLabelsError(self.figures, self.advice, self.keys, prefix + self.prefix)
+
+
+class OutputInUseError(RfvError):
+    """Another process is writing the same output (core/lock.py): a second writer would mix or delete its
+    files."""
+
+    def __init__(self, output: str | Path, holder: str):
+        self.output, self.holder = Path(output), holder
+        super().__init__(
+            f"{output}: in use by {holder}; wait for it to finish (or stop it), or write to another folder"
+        )

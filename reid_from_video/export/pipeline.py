@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 import time
 from datetime import datetime, timezone
@@ -46,7 +47,7 @@ def run_export(checkpoint: str | Path, out: str | Path, config: ExportConfig) ->
     reference = reference_model.embed(crops, batch_size=len(crops))
     example = torch.from_numpy(reference_model.preprocess((crops * TRACE_BATCH)[:TRACE_BATCH]))
     out.mkdir(parents=True, exist_ok=True)
-    work = out / f".export-tmp-{time.time_ns()}"
+    work = out / f".export-tmp-{os.getpid()}"  # a killed export's is removed by the next (core/lock.py)
     work.mkdir()
     try:
         formats = {

@@ -122,6 +122,16 @@ class TrackletStore:
         _check_camera_name(camera)
         return CameraWriter(self, camera, crop or CropConfig(), features)
 
+    def remove_camera(self, camera: str) -> None:
+        """Delete the camera's index part, features and crops (the merged index is rewritten by finalize)."""
+        _check_camera_name(camera)
+        self.part_path(camera).unlink(missing_ok=True)  # first: the camera is no longer complete
+        self.features_path(camera).unlink(missing_ok=True)
+        self.features_card_path(camera).unlink(missing_ok=True)
+        camera_dir = self.root / "crops" / camera
+        if camera_dir.exists():
+            shutil.rmtree(camera_dir)
+
     def resolve(self, path: str) -> Path:
         """The file of an index ``path`` entry (relative to the store root, or absolute)."""
         return self.root / path
@@ -173,12 +183,7 @@ class CameraWriter:
         self._features: list[np.ndarray] = []  # one per row, when features are stored
         self._seen_per_track: dict[int, int] = {}
         self.closed = False
-        self.store.part_path(camera).unlink(missing_ok=True)
-        self.store.features_path(camera).unlink(missing_ok=True)
-        self.store.features_card_path(camera).unlink(missing_ok=True)
-        camera_dir = store.root / "crops" / camera
-        if camera_dir.exists():
-            shutil.rmtree(camera_dir)  # leftovers of an interrupted run: never index stale crops
+        store.remove_camera(camera)  # leftovers of an interrupted run: never index stale crops
 
     def add(
         self,

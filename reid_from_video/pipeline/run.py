@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-import signal
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +14,28 @@ from reid_from_video import __version__
 from reid_from_video.core.atomic import write_json
 from reid_from_video.core.config import config_to_dict, save_config
 from reid_from_video.core.errors import InputError
-from reid_from_video.core.fingerprint import content_hash
+from reid_from_video.core.fingerprint import content_hash, tree_fingerprint, work_key
 from reid_from_video.core.inputs import missing_file, require_inputs
 from reid_from_video.core.layout import RUN_FILE, STAGE_FILE, read_stage_file
+from reid_from_video.core.lock import output_lock
+from reid_from_video.core.signals import terminate_as_interrupt
 from reid_from_video.io.mot import find_sequences
 from reid_from_video.labels.config import HISTOGRAM, NETWORK
 from reid_from_video.pipeline.config import PipelineConfig
-from reid_from_video.pipeline.fingerprint import stage_key, tree_fingerprint
 from reid_from_video.pipeline.stages import STAGES, Inputs, Stage
 
 log = logging.getLogger(__name__)
 
 
 def run_pipeline(cameras: str | Path, out: str | Path, config: PipelineConfig) -> dict[str, Any]:
-    """Run (or resume) the pipeline; the run record (also written to RUN/run.json)."""
+    """Run (or resume) the pipeline; the run record (also written to RUN/run.json). The run folder is locked
+    while it runs, and each stage locks its own folder inside it (core/lock.py)."""
     inputs = _inputs(Path(cameras), Path(out), config)
-    inputs.run.mkdir(parents=True, exist_ok=True)
+    with output_lock(inputs.run):
+        return _run_stages(inputs, config)
+
+
+def _run_stages(inputs: Inputs, config: PipelineConfig) -> dict[str, Any]:
     save_config(config, inputs.run)
     active = [s for s in STAGES if s.enabled(inputs)]
     record: dict[str, Any] = {
@@ -50,7 +52,7 @@ def run_pipeline(cameras: str | Path, out: str | Path, config: PipelineConfig) -
         row = rows[stage.name]
         print(f"\n[{number}/{len(active)}] {stage.name}", flush=True)
         try:
-            with _terminate_as_interrupt():
+            with terminate_as_interrupt():
                 row.update(_run_stage(stage, inputs, key))
         except BaseException as error:
             row["status"] = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
@@ -58,26 +60,8 @@ def run_pipeline(cameras: str | Path, out: str | Path, config: PipelineConfig) -
             raise
         write_json(inputs.run / RUN_FILE, record)
         outputs = content_hash(inputs.folder(stage.name) / name for name in stage.outputs)
-        results[stage.name] = stage_key({"key": key, "outputs": outputs})
+        results[stage.name] = work_key({"key": key, "outputs": outputs})
     return record
-
-
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (``kill``, a job scheduler) stops a stage as Ctrl-C does: recorded as interrupted, resumed by
-    the next run, instead of the process vanishing mid-write."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _inputs(cameras: Path, run: Path, config: PipelineConfig) -> Inputs:
@@ -119,7 +103,7 @@ def _key(stage: Stage, inputs: Inputs, results: dict[str, str]) -> str:
     part of it: a moved run folder or camera folder with the same content is still done."""
     external = {str(p): tree_fingerprint(p) for p in stage.external(inputs)}
     paths = {name: _portable_path(value, inputs.run, external) for name, value in stage.paths(inputs).items()}
-    return stage_key(
+    return work_key(
         {
             "stage": stage.name,
             "version": __version__,

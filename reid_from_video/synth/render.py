@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from reid_from_video.core.atomic import atomic_write_bytes, write_json
+from reid_from_video.core.atomic import atomic_write_bytes, temporary_name, write_json
 from reid_from_video.io.mot import MOT_COLUMNS, SeqInfo, write_mot, write_seqinfo
 from reid_from_video.synth.background import make_background
 from reid_from_video.synth.camera import PhotometricFilter
@@ -202,7 +202,7 @@ def render_camera(
     renderer = CameraRenderer(world, camera, shadows=config.shadows, photometric=config.photometric)
     video = out / "videos" / f"{cam.name}{config.video_suffix}"
     video.parent.mkdir(parents=True, exist_ok=True)
-    tmp = video.with_name(f".{cam.name}.tmp-{os.getpid()}{config.video_suffix}")
+    tmp = temporary_name(video, config.video_suffix)  # OpenCV picks the container by the suffix
     writer = cv2.VideoWriter(
         str(tmp), cv2.VideoWriter_fourcc(*config.codec), config.fps, (cam.width, cam.height)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections import defaultdict
@@ -18,6 +19,7 @@ from reid_from_video.io.mot import MOT_COLUMNS, write_mot
 from reid_from_video.io.store import CameraWriter, TrackletStore
 from reid_from_video.io.video import Camera, iter_frames
 from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.tracking.record import CameraRecord, write_record
 from reid_from_video.tracking.result import CameraResult
 from rfv_trackers import DeepSort
 
@@ -65,8 +67,11 @@ def _batches(frames: Iterator, size: int) -> Iterator[list]:
         yield batch
 
 
-def track_camera(source: Source, config: TrackConfig, out: Path, position: int = 0) -> CameraResult:
-    """Track one camera; write ``out/mot/<camera>.txt`` and its store part (which marks it complete)."""
+def track_camera(
+    source: Source, config: TrackConfig, out: Path, record: CameraRecord, position: int = 0
+) -> CameraResult:
+    """Track one camera; write ``out/mot/<camera>.txt``, its ``record`` (with the result) and its store part
+    (which marks it complete)."""
     from tqdm import tqdm
 
     times: dict[str, float] = defaultdict(float)
@@ -128,10 +133,9 @@ def track_camera(source: Source, config: TrackConfig, out: Path, position: int =
     t0 = time.perf_counter()
     table = pd.DataFrame(rows, columns=list(MOT_COLUMNS))
     write_mot(out / "mot" / f"{source.name}.txt", table.sort_values(["frame", "id"], kind="stable"))
-    writer.close()
     times["write"] += time.perf_counter() - t0
     elapsed = time.perf_counter() - start
-    return CameraResult(
+    result = CameraResult(
         camera=source.name,
         **counts,
         boxes=len(table),
@@ -141,6 +145,11 @@ def track_camera(source: Source, config: TrackConfig, out: Path, position: int =
         stage_seconds=dict(times),
         stage_frames_per_s={k: counts["frames"] / v for k, v in times.items() if k in STAGES and v > 0},
     )
+    write_record(
+        out, dataclasses.replace(record, result=result)
+    )  # before the part: a complete camera has one
+    writer.close()
+    return result
 
 
 class Backfill:

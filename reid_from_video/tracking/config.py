@@ -35,6 +35,11 @@ class TrackConfig:
     workers: int = option(1, "cameras tracked in parallel processes")
     shard: str = option("1/1", "i/n: this machine takes every n-th camera starting at the i-th (1-based)")
     progress: bool = option(True, "a progress bar per camera")
+    overwrite: bool = option(
+        False,
+        "delete the cameras in --out made with other settings (or by an older rfv) and track them again; "
+        "false: such a folder is refused, so that one folder never mixes two configs",
+    )
 
     def __post_init__(self) -> None:
         if self.workers < 1:

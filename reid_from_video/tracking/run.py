@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import multiprocessing
+import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from reid_from_video.core.config import save_config
 from reid_from_video.core.errors import InputError
+from reid_from_video.core.fingerprint import tree_fingerprint
 from reid_from_video.core.inputs import require_inputs
+from reid_from_video.core.lock import output_lock
+from reid_from_video.core.signals import terminate_as_interrupt, worker_signals
 from reid_from_video.detect.family import with_onnx_backend
 from reid_from_video.detect.registry import PIXEL_FREE
 from reid_from_video.io.mot import find_sequences, read_seqinfo
@@ -19,9 +23,12 @@ from reid_from_video.io.video import discover_cameras
 from reid_from_video.tracking.camera import Source, as_source, frameless_source, track_camera
 from reid_from_video.tracking.config import TrackConfig
 from reid_from_video.tracking.inputs import track_inputs
-from reid_from_video.tracking.result import TrackResult
+from reid_from_video.tracking.record import CameraRecord, camera_settings, plan
+from reid_from_video.tracking.result import CameraResult, TrackResult
 
 log = logging.getLogger(__name__)
+# The store's folders with atomically written files: a killed run's temporaries there are removed.
+STORE_FOLDERS = ("index", "mot", "features", "cameras")
 
 
 def needs_frames(config: TrackConfig) -> bool:
@@ -50,31 +57,45 @@ def find_sources(path: Path, config: TrackConfig) -> list[Source]:
 
 
 def run_track(path: str | Path, out: str | Path, config: TrackConfig) -> TrackResult:
-    """Track every camera of this shard not yet complete in ``out``; write ``out/summary.json``."""
+    """Track every camera of this shard not yet complete in ``out`` (or whose input changed); write
+    ``out/summary.json``. ``out`` is locked while it runs; SIGTERM stops it as Ctrl-C does, workers too."""
     path, out = Path(path), Path(out)
     start = time.perf_counter()
     require_inputs(track_inputs(config))  # a missing model fails now, not at the first camera
     config = dataclasses.replace(config, detector=with_onnx_backend(config.detector, announce=True))
     sources = find_sources(path, config)
-    out.mkdir(parents=True, exist_ok=True)
-    save_config(config, out)
-    store = TrackletStore(out)
-    done = [s.name for s in sources if store.is_complete(s.name) and (out / "mot" / f"{s.name}.txt").exists()]
-    todo = [s for s in sources if s.name not in done]
-    if done:
-        log.info("resuming: %d camera(s) already complete: %s", len(done), ", ".join(done))
-    cameras = []
-    if config.workers == 1 or len(todo) <= 1:
-        cameras = [track_camera(source, config, out) for source in todo]
-    else:
-        with ProcessPoolExecutor(max_workers=min(config.workers, len(todo))) as pool:
-            futures = [
-                pool.submit(track_camera, source, config, out, i % config.workers)
-                for i, source in enumerate(todo)
-            ]
-            cameras = [future.result() for future in futures]
-    if store.complete_cameras():
-        store.finalize()
-    result = TrackResult.of(str(path), cameras, done, time.perf_counter() - start)
-    log.info("wrote %s, %s", out / "mot", result.write(out))
+    with output_lock(out, clean=STORE_FOLDERS), terminate_as_interrupt():
+        todo = plan(out, sources, config)
+        save_config(config, out)  # after plan: the folder's cameras are all made with this config
+        if todo.done:
+            log.info("resuming: %d camera(s) already complete: %s", len(todo.done), ", ".join(todo.done))
+        cameras = _track_all(todo.todo, config, out)
+        store = TrackletStore(out)
+        if store.complete_cameras():
+            store.finalize()
+        else:
+            store.index_path.unlink(missing_ok=True)  # overwrite=true may have deleted every camera
+        result = TrackResult.of(str(path), cameras, todo.done, time.perf_counter() - start, todo.earlier)
+        log.info("wrote %s, %s", out / "mot", result.write(out))
     return result
+
+
+def _track_all(sources: list[Source], config: TrackConfig, out: Path) -> list[CameraResult]:
+    """Track ``sources``, in ``config.workers`` processes when there are several; an interrupt (Ctrl-C,
+    SIGTERM) or an error stops the workers and waits for them, so that nothing is written afterwards."""
+    settings = camera_settings(config)
+    records = {s.name: CameraRecord(s.name, settings, tree_fingerprint(s.path)) for s in sources}
+    if config.workers == 1 or len(sources) <= 1:
+        return [track_camera(source, config, out, records[source.name]) for source in sources]
+    workers = min(config.workers, len(sources))
+    with multiprocessing.Pool(workers, initializer=worker_signals, initargs=(os.getpid(),)) as pool:
+        pending = [
+            pool.apply_async(track_camera, (source, config, out, records[source.name], i % workers))
+            for i, source in enumerate(sources)
+        ]
+        try:
+            results = [job.get() for job in pending]
+        finally:
+            pool.terminate()  # on an error or an interrupt: stop the other cameras now
+            pool.join()
+    return results

@@ -1,0 +1,158 @@
+"""What each camera of a track folder was made from, so that a re-run redoes exactly what changed.
+
+``RUN/cameras/<camera>.json`` (:class:`CameraRecord`) holds the settings the camera was tracked with (every
+config key that shapes its outputs, and the content hash of every model file the config names), the
+fingerprint of its input (the video or folder: relative paths, sizes, modification times) and its
+:class:`~reid_from_video.tracking.result.CameraResult`. It is written just before the camera's index part,
+the store's mark of a complete camera, so every complete camera has one (unless an older rfv made it).
+
+A re-run (:func:`plan`) skips a complete camera whose settings and input are those of this call, redoes one
+whose input changed (a replaced video), and refuses to mix: a complete camera made with other settings (or
+of unknown settings) is a :class:`~reid_from_video.core.errors.ConfigError` naming the keys that differ,
+unless ``overwrite=true``, which deletes such cameras' outputs so that the store is again one config's.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reid_from_video.core.atomic import write_json
+from reid_from_video.core.config import config_to_dict
+from reid_from_video.core.errors import ConfigError, InputError
+from reid_from_video.core.fingerprint import file_sha256, tree_fingerprint
+from reid_from_video.io.results import decode_fields, encode_fields, read_object
+from reid_from_video.io.store import TrackletStore
+from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.tracking.result import CameraResult
+
+if TYPE_CHECKING:
+    from reid_from_video.tracking.camera import Source
+
+log = logging.getLogger(__name__)
+
+RECORDS = "cameras"
+# Keys that say how this call runs, not what a camera's outputs are.
+RUN_ONLY = ("workers", "shard", "cameras", "progress", "overwrite")
+_SHOWN = 6  # differing keys named in the error
+
+
+@dataclass(frozen=True)
+class CameraRecord:
+    camera: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    input: str = ""
+    result: CameraResult | None = None
+
+
+def record_path(out: Path, camera: str) -> Path:
+    return out / RECORDS / f"{camera}.json"
+
+
+def camera_settings(config: TrackConfig) -> dict[str, Any]:
+    """Every key of ``config`` that shapes a camera's outputs, flat (``tracker.max_age``), with the content
+    hash of each file a key names (``embedder.weights#sha256``): a model replaced in place counts."""
+    flat: dict[str, Any] = {}
+
+    def walk(value: Any, key: str) -> None:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                walk(item, f"{key}.{name}" if key else name)
+            return
+        flat[key] = value
+        if isinstance(value, str) and value and Path(value).is_file():
+            flat[f"{key}#sha256"] = file_sha256(value)
+
+    walk({k: v for k, v in config_to_dict(config).items() if k not in RUN_ONLY}, "")
+    return flat
+
+
+def write_record(out: Path, record: CameraRecord) -> None:
+    write_json(record_path(out, record.camera), encode_fields(record))
+
+
+def read_record(out: Path, camera: str) -> CameraRecord | None:
+    """The record of ``camera``; None when absent or unreadable (its settings are then unknown)."""
+    path = record_path(out, camera)
+    if not path.is_file():
+        return None
+    try:
+        return decode_fields(CameraRecord, read_object(path))
+    except (InputError, ValueError, TypeError):
+        return None
+
+
+@dataclass(frozen=True)
+class Plan:
+    done: list[str]  # complete with these settings and this input: skipped
+    todo: list[Source]  # to track (again)
+    earlier: list[CameraResult]  # the results of the store's complete cameras not tracked now
+
+
+def plan(out: Path, sources: list[Source], config: TrackConfig) -> Plan:
+    """Which cameras of ``sources`` to track, after checking that the store holds one config's outputs."""
+    store = TrackletStore(out)
+    settings = camera_settings(config)
+    complete = [c for c in store.complete_cameras() if (out / "mot" / f"{c}.txt").is_file()]
+    records = {camera: read_record(out, camera) for camera in complete}
+    conflicts = {
+        c: _differences(r, settings) for c, r in records.items() if r is None or r.settings != settings
+    }
+    if conflicts and not config.overwrite:
+        raise ConfigError(_conflict_message(out, conflicts))
+    for camera in conflicts:
+        log.warning("%s: overwrite=true: deleting camera %s (made with other settings)", out, camera)
+        remove_camera(out, camera)
+    inputs = {s.name: tree_fingerprint(s.path) for s in sources}
+    done, todo = [], []
+    for source in sources:
+        record = records.get(source.name)
+        if source.name in conflicts or record is None:
+            todo.append(source)
+        elif record.input != inputs[source.name]:
+            log.warning("%s: %s changed since it was tracked: tracking it again", source.name, source.path)
+            todo.append(source)
+        else:
+            done.append(source.name)
+    tracked_now = {s.name for s in todo}
+    earlier = [
+        r.result
+        for c, r in sorted(records.items())
+        if c not in tracked_now and c not in conflicts and r is not None and r.result is not None
+    ]
+    return Plan(done, todo, earlier)
+
+
+def remove_camera(out: Path, camera: str) -> None:
+    """Delete every output of ``camera`` in the track folder ``out``."""
+    record_path(out, camera).unlink(missing_ok=True)
+    TrackletStore(out).remove_camera(camera)
+    (out / "mot" / f"{camera}.txt").unlink(missing_ok=True)
+
+
+def _differences(record: CameraRecord | None, settings: dict[str, Any]) -> list[str]:
+    if record is None:
+        return ["(no record of its settings: made by an older rfv, or the record is unreadable)"]
+    old = record.settings
+    keys = sorted(k for k in old.keys() | settings.keys() if old.get(k) != settings.get(k))
+    return [
+        f"{k.removesuffix('#sha256')}: the file's content changed"
+        if k.endswith("#sha256")
+        else f"{k}: {old.get(k)!r} -> {settings.get(k)!r}"
+        for k in keys
+    ]
+
+
+def _conflict_message(out: Path, conflicts: dict[str, list[str]]) -> str:
+    cameras = ", ".join(sorted(conflicts))
+    differences = sorted({d for found in conflicts.values() for d in found})
+    shown = "; ".join(differences[:_SHOWN]) + (
+        f"; and {len(differences) - _SHOWN} more" if len(differences) > _SHOWN else ""
+    )
+    return (
+        f"{out}: camera(s) {cameras} in this track folder were made with other settings ({shown}); "
+        "their outputs and this config's would mix. Track into a new --out, or add overwrite=true to delete "
+        "them and track again with this config"
+    )
