@@ -15,6 +15,7 @@ from reid_from_video import __version__
 from reid_from_video.commands import COMMANDS
 from reid_from_video.core.config import describe_config, dump_config, load_config
 from reid_from_video.core.errors import RfvError
+from reid_from_video.core.signals import terminate_as_interrupt
 
 __all__ = ["COMMANDS", "build_parser", "main", "run_step"]
 
@@ -72,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.print_config:
             print(dump_config(config), end="")
             return 0
-        cmd.run(args, config)
+        with terminate_as_interrupt():  # SIGTERM: workers stopped, locks released, as for Ctrl-C
+            cmd.run(args, config)
     except RfvError as error:
         print(f"rfv {cmd.name}: error: {error}", file=sys.stderr)
         return 2

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from reid_from_video.core.atomic import write_json
 from reid_from_video.core.config import save_config
 from reid_from_video.core.errors import InputError
+from reid_from_video.core.lock import output_lock
 from reid_from_video.io import mars, mot, video
 from reid_from_video.io.config import InspectConfig
 from reid_from_video.io.store import TrackletStore
@@ -35,8 +36,9 @@ def run_inspect(path: str | Path, out: str | Path | None, config: InspectConfig)
     config.yaml)."""
     report = inspect_path(path, config)
     if out is not None:
-        write_json(Path(out) / "inspect.json", report)
-        log.info("wrote %s, %s", Path(out) / "inspect.json", save_config(config, Path(out)))
+        with output_lock(out):
+            write_json(Path(out) / "inspect.json", report)
+            log.info("wrote %s, %s", Path(out) / "inspect.json", save_config(config, Path(out)))
     return report
 
 

@@ -20,6 +20,7 @@ from reid_from_video.core.atomic import atomic_write
 from reid_from_video.core.config import save_config
 from reid_from_video.core.distances import METRICS, distance_blocks
 from reid_from_video.core.errors import ConfigError, InputError
+from reid_from_video.core.lock import output_lock
 from reid_from_video.embed.features import EmbedFn, pool_frames, read_feature_file, tracklet_features
 from reid_from_video.evaluate.config import EvaluateConfig
 from reid_from_video.evaluate.ranking import AP_MODES, RankingResult, rank_chunk, ranking_result
@@ -114,9 +115,10 @@ def run_evaluate(
     if model is not None:
         result = replace(result, model=str(model))
     if out is not None:
-        out = Path(out)
-        written = [result.write(out), *([plot_cmc(result, out / "cmc.png")] if config.plots else [])]
-        log.info("wrote %s", ", ".join(map(str, [*written, save_config(config, out)])))
+        with output_lock(out):
+            out = Path(out)
+            written = [result.write(out), *([plot_cmc(result, out / "cmc.png")] if config.plots else [])]
+            log.info("wrote %s", ", ".join(map(str, [*written, save_config(config, out)])))
     return result
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from reid_from_video.core.atomic import atomic_write
 from reid_from_video.core.config import save_config
 from reid_from_video.core.errors import ConfigError
+from reid_from_video.core.lock import output_lock
 from reid_from_video.embed.features import tracklet_features
 from reid_from_video.embed.runtime import ReidModel
 from reid_from_video.export.config import EmbedConfig
@@ -65,10 +66,12 @@ def run_embed(
     paths = [[str(p)] for p in crops.files]
     embed = _batch_embed(model, config.batch)
     features = tracklet_features(paths, embed, 0, config.batch, config.progress).astype(np.float32)
-    with atomic_write(out, "wb") as handle:
-        np.save(handle, features, allow_pickle=False)
-    with atomic_write(index_path(out)) as handle:
-        crops.table.to_csv(handle, index=False)
+    with output_lock(out, is_file=True):  # the two files (and the config) of one run, never of two
+        with atomic_write(out, "wb") as handle:
+            np.save(handle, features, allow_pickle=False)
+        with atomic_write(index_path(out)) as handle:
+            crops.table.to_csv(handle, index=False)
+        config_file = save_config(config, out.parent, f"{out.stem}.config.yaml")
     return EmbedResult(
         input=str(crops.root if crops.kind != "image" else crops.files[0]),
         kind=crops.kind,
@@ -79,7 +82,7 @@ def run_embed(
         device=str(model.device),
         features=str(out),
         index=str(index_path(out)),
-        config=str(save_config(config, out.parent, f"{out.stem}.config.yaml")),
+        config=str(config_file),
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from reid_from_video.core.config import save_config
+from reid_from_video.core.lock import output_lock
 from reid_from_video.embed.card import ModelCard, card_path
 from reid_from_video.embed.runtime import ReidModel
 from reid_from_video.embed.source import Source, metrics_of, read_source
@@ -46,23 +47,23 @@ def run_export(checkpoint: str | Path, out: str | Path, config: ExportConfig) ->
     crops = parity_check.parity_crops(config.images, config.batch, base_card.input_size, config.seed)
     reference = reference_model.embed(crops, batch_size=len(crops))
     example = torch.from_numpy(reference_model.preprocess((crops * TRACE_BATCH)[:TRACE_BATCH]))
-    out.mkdir(parents=True, exist_ok=True)
-    work = out / f".export-tmp-{os.getpid()}"  # a killed export's is removed by the next (core/lock.py)
-    work.mkdir()
-    try:
-        formats = {
-            fmt: _export_one(fmt, source, example, crops, reference, out, work, config)
-            for fmt in config.formats()
-        }
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    result = ExportResult(
-        checkpoint=str(source.path),
-        parity_crops=f"{len(crops)} from {config.images}" if config.images else f"{len(crops)} synthetic",
-        formats=formats,
-    )
-    written = [*result.files(), result.write(out), save_config(config, out, CONFIG_FILE)]
-    log.info("wrote %s", ", ".join(map(str, written)))
+    with output_lock(out):
+        work = out / f".export-tmp-{os.getpid()}"  # a killed export's is removed by the next (core/lock.py)
+        work.mkdir()
+        try:
+            formats = {
+                fmt: _export_one(fmt, source, example, crops, reference, out, work, config)
+                for fmt in config.formats()
+            }
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        result = ExportResult(
+            checkpoint=str(source.path),
+            parity_crops=f"{len(crops)} from {config.images}" if config.images else f"{len(crops)} synthetic",
+            formats=formats,
+        )
+        written = [*result.files(), result.write(out), save_config(config, out, CONFIG_FILE)]
+        log.info("wrote %s", ", ".join(map(str, written)))
     return result
 
 

@@ -24,6 +24,7 @@ import pandas as pd
 from reid_from_video.core.atomic import atomic_write, json_ready
 from reid_from_video.core.config import save_config
 from reid_from_video.core.errors import ConfigError
+from reid_from_video.core.lock import output_lock
 from reid_from_video.io.store import TrackletStore, check_labels
 from reid_from_video.io.tracklets import tracklet_identity
 from reid_from_video.labels.config import LabelConfig
@@ -66,11 +67,12 @@ def run_label(
     ``gt``: a MOT gt folder to match the store's boxes against for the quality report."""
     if features is not None and model is not None:
         raise ConfigError("give a features file or a model, not both")
-    embed = model_embedder(model, config) if model is not None and config.method == "tmc" else None
-    made = make_labels(store, config, features_path=features, embed=embed, gt=gt)
-    out = Path(out)
-    written = [*write_label_outputs(made, out), save_config(config, out)]
-    log.info("wrote %s", ", ".join(map(str, written)))
+    with output_lock(out):
+        embed = model_embedder(model, config) if model is not None and config.method == "tmc" else None
+        made = make_labels(store, config, features_path=features, embed=embed, gt=gt)
+        out = Path(out)
+        written = [*write_label_outputs(made, out), save_config(config, out)]
+        log.info("wrote %s", ", ".join(map(str, written)))
     return made.report
 
 

@@ -34,6 +34,7 @@ from tqdm import tqdm
 from reid_from_video.core.atomic import atomic_write, json_ready
 from reid_from_video.core.config import save_config
 from reid_from_video.core.errors import InputError
+from reid_from_video.core.lock import output_lock
 from reid_from_video.io.mot import find_sequences, read_mot, read_seqinfo
 from reid_from_video.noise import hota as hota_metric
 from reid_from_video.noise import rfm_rsw
@@ -232,8 +233,9 @@ def run_mot_eval(
     (summary.json and .csv, q_histogram.json, histograms.png, config.yaml)."""
     result, rates = score_mot(gt_path, results_path, config)
     if out is not None:
-        written = [*write_outputs(result, rates, out, plots=config.plots), save_config(config, Path(out))]
-        log.info("wrote %s", ", ".join(map(str, written)))
+        with output_lock(out):
+            written = [*write_outputs(result, rates, out, plots=config.plots), save_config(config, Path(out))]
+            log.info("wrote %s", ", ".join(map(str, written)))
     return result
 
 

@@ -38,6 +38,7 @@ import pandas as pd
 from reid_from_video.core.atomic import atomic_write, write_json
 from reid_from_video.core.config import save_config
 from reid_from_video.core.errors import ConfigError, InputError
+from reid_from_video.core.lock import output_lock
 from reid_from_video.io.mars import MarsDataset, frames_table, load_mars, run_offsets
 from reid_from_video.io.store import INDEX_COLUMNS, write_index_table
 from reid_from_video.noise.config import SimulateConfig
@@ -118,8 +119,9 @@ def run_simulate(mars: str | Path, out: str | Path, config: SimulateConfig) -> d
     dataset = load_mars(mars)
     simulation = simulate(dataset, config)
     report = simulation_report(simulation, config, source=str(dataset.root))
-    written = [*write_simulation(simulation, out, report), save_config(config, Path(out))]
-    log.info("wrote %s", ", ".join(map(str, written)))
+    with output_lock(out):
+        written = [*write_simulation(simulation, out, report), save_config(config, Path(out))]
+        log.info("wrote %s", ", ".join(map(str, written)))
     return report
 
 

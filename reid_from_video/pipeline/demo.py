@@ -15,6 +15,7 @@ from typing import Any
 
 from reid_from_video.core.atomic import write_json
 from reid_from_video.core.config import config_to_dict
+from reid_from_video.core.lock import output_lock
 from reid_from_video.pipeline.config import DemoConfig
 from reid_from_video.pipeline.run import run_pipeline
 from reid_from_video.synth.config import SynthConfig
@@ -26,12 +27,13 @@ DEMO_CONFIG = "demo_world.json"  # beside world.json: the world config it was ma
 def run_demo(out: str | Path, config: DemoConfig) -> dict[str, Any]:
     """Render both worlds (skipped when already there), run the pipeline; the run record."""
     out = Path(out)
-    world = _world(out / "world", config.world)
-    heldout = _world(out / "heldout", config.heldout)
-    pipeline = copy.deepcopy(config.pipeline)
-    pipeline.gt = str(world / "gt")
-    pipeline.eval_data = str(heldout / "mars")
-    return run_pipeline(world / "videos", out / "run", pipeline)
+    with output_lock(out):
+        world = _world(out / "world", config.world)
+        heldout = _world(out / "heldout", config.heldout)
+        pipeline = copy.deepcopy(config.pipeline)
+        pipeline.gt = str(world / "gt")
+        pipeline.eval_data = str(heldout / "mars")
+        return run_pipeline(world / "videos", out / "run", pipeline)
 
 
 def _world(folder: Path, config: SynthConfig) -> Path:

@@ -24,6 +24,7 @@ from typing import Any
 
 from reid_from_video.core.atomic import atomic_write
 from reid_from_video.core.errors import InputError, RfvError
+from reid_from_video.core.lock import output_lock
 from reid_from_video.report import sections
 from reid_from_video.report.config import REPORT_FILE, ReportConfig
 from reid_from_video.report.context import Context
@@ -119,6 +120,6 @@ def write_report(run_dir: Path, out: Path | None = None, config: ReportConfig | 
     path written."""
     out = Path(out) if out is not None else Path(run_dir) / REPORT_FILE
     document = build_report(run_dir, out.parent, config)
-    with atomic_write(out) as handle:
+    with output_lock(out, is_file=True), atomic_write(out) as handle:
         handle.write(document)
     return out

@@ -25,6 +25,8 @@ from tqdm import tqdm
 
 from reid_from_video.core.atomic import write_json
 from reid_from_video.core.config import save_config
+from reid_from_video.core.lock import output_lock
+from reid_from_video.core.signals import worker_signals
 from reid_from_video.io.video import discover_cameras
 from reid_from_video.synth.config import SynthConfig
 from reid_from_video.synth.contact_sheet import make_contact_sheet
@@ -66,9 +68,10 @@ class SynthResult:
 _counter = None  # the progress counter shared with worker processes
 
 
-def _init_worker(counter) -> None:
+def _init_worker(counter, parent: int) -> None:
     global _counter
     _counter = counter
+    worker_signals(parent)
 
 
 def _render_in_worker(args: tuple[World, int, Path]) -> tuple[int, pd.DataFrame]:
@@ -93,7 +96,7 @@ def _render_all(world: World, out: Path, workers: int, progress: bool) -> dict[i
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         counter = context.Value("q", 0)
         tasks = [(world, k, out) for k in range(1, config.cameras + 1)]
-        with context.Pool(workers, initializer=_init_worker, initargs=(counter,)) as pool:
+        with context.Pool(workers, initializer=_init_worker, initargs=(counter, os.getpid())) as pool:
             pending = pool.map_async(_render_in_worker, tasks)
             while not pending.ready():
                 pending.wait(0.25)
@@ -109,22 +112,22 @@ def synthesize(config: SynthConfig, out: str | Path, progress: bool = True) -> S
     """Generate the world ``config`` describes into ``out`` (see the module docstring for the layout)."""
     start = time.perf_counter()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "world.json").unlink(missing_ok=True)
-    world = plan_world(config)
-    workers = config.workers or min(config.cameras, os.cpu_count() or 1)
-    tables = _render_all(world, out, min(workers, config.cameras), progress)
-    gts = {world.cameras[k - 1].name: tables[k] for k in sorted(tables)}
+    with output_lock(out):
+        (out / "world.json").unlink(missing_ok=True)
+        world = plan_world(config)
+        workers = config.workers or min(config.cameras, os.cpu_count() or 1)
+        tables = _render_all(world, out, min(workers, config.cameras), progress)
+        gts = {world.cameras[k - 1].name: tables[k] for k in sorted(tables)}
 
-    mars = None
-    if config.mars.enabled:
-        cameras = discover_cameras(out / "videos")
-        by_name = {cam.name: cam for cam in cameras}
-        ordered = [by_name[cam.name] for cam in world.cameras]  # camera k of the world is MARS camera k
-        mars = write_mars(
-            ordered, gts, world.train_ids, world.test_ids, config.seed, out / "mars", config.mars
-        )
-    sheet = make_contact_sheet(out) if config.contact_sheet else None
-    save_config(config, out)
-    write_json(out / "world.json", world.to_dict())
-    return SynthResult(out, world, gts, mars, sheet, time.perf_counter() - start)
+        mars = None
+        if config.mars.enabled:
+            cameras = discover_cameras(out / "videos")
+            by_name = {cam.name: cam for cam in cameras}
+            ordered = [by_name[cam.name] for cam in world.cameras]  # camera k of the world is MARS camera k
+            mars = write_mars(
+                ordered, gts, world.train_ids, world.test_ids, config.seed, out / "mars", config.mars
+            )
+        sheet = make_contact_sheet(out) if config.contact_sheet else None
+        save_config(config, out)
+        write_json(out / "world.json", world.to_dict())
+        return SynthResult(out, world, gts, mars, sheet, time.perf_counter() - start)

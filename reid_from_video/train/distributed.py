@@ -38,6 +38,11 @@ class Process:
         return self.world > 1
 
 
+def launch_rank() -> int:
+    """This process's rank as torchrun set it (0 outside torchrun), known before the job is joined."""
+    return int(os.environ.get("RANK", "0"))
+
+
 def start_process(device: str) -> Process:
     """Join the torchrun job when there is one (``WORLD_SIZE`` > 1), else a single process on ``device``."""
     world = int(os.environ.get("WORLD_SIZE", "1"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -11,11 +12,12 @@ import torch
 
 from reid_from_video.core.config import CONFIG_FILENAME, save_config
 from reid_from_video.core.inputs import require_inputs
+from reid_from_video.core.lock import output_lock
 from reid_from_video.io.tracklets import load_tracklets
 from reid_from_video.models.architecture import with_init_architecture
 from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.data import load_train_frames
-from reid_from_video.train.distributed import end_process, start_process
+from reid_from_video.train.distributed import end_process, launch_rank, start_process
 from reid_from_video.train.hooks import Hook
 from reid_from_video.train.inputs import train_inputs
 from reid_from_video.train.loop import Trainer
@@ -43,14 +45,16 @@ def run_train(
     sub_tracks = config.method == "tmc" and config.tmc.isolation and labels is not None
     frames = load_train_frames(data, labels, sub_tracks, config.data.min_frames)
     eval_set = load_tracklets(config.eval.data) if config.eval.data else None
-    process = start_process(config.device)
-    try:
-        trainer = Trainer(frames, config, Path(out), process, eval_set, hooks)
-        report = trainer.run()
-        if not process.main:
-            return None
-        save_config(config, Path(out))
-        log.info("wrote %s", ", ".join(str(Path(out) / name) for name in (*WRITTEN, CONFIG_FILENAME)))
-        return TrainResult.from_json(report)
-    finally:
-        end_process(process)
+    # Only the first process writes, so only it locks ``out``; torchrun stops the others if it fails.
+    with output_lock(out) if launch_rank() == 0 else contextlib.nullcontext():
+        process = start_process(config.device)
+        try:
+            trainer = Trainer(frames, config, Path(out), process, eval_set, hooks)
+            report = trainer.run()
+            if not process.main:
+                return None
+            save_config(config, Path(out))
+            log.info("wrote %s", ", ".join(str(Path(out) / name) for name in (*WRITTEN, CONFIG_FILENAME)))
+            return TrainResult.from_json(report)
+        finally:
+            end_process(process)
