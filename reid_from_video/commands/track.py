@@ -26,7 +26,9 @@ def _track_arguments(parser: argparse.ArgumentParser) -> None:
     "embed their appearance (ONNX / TorchScript re-ID model, precomputed "
     "deep_sort features, colour histograms or none), track with DeepSORT (trackers/), and write "
     "RUN/mot/<camera>.txt, crops under RUN/crops/ and the index RUN/index.csv. Cameras already complete in "
-    "RUN are skipped; workers=N tracks N cameras at once; shard=i/n takes every n-th camera. With the "
+    "RUN with the same settings and input are skipped (a replaced video is tracked again); a RUN made with "
+    "other settings is refused (overwrite=true tracks it again). One writer at a time: RUN is locked while "
+    "it runs. workers=N tracks N cameras at once; shard=i/n takes every n-th camera. With the "
     "precomputed detector, embedder none or precomputed and save_crops=false, a MOT tree without images "
     "is enough (MOT17 mode: `rfv track ../shared/data/mot17/train --out RUN -c mot17`).",
     config=TrackConfig,

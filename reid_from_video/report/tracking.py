@@ -38,14 +38,17 @@ def render_track(ctx: Context) -> list[Any]:
             seconds(c.seconds),
             fmt(c.frames_per_s),
         ]
-        for c in summary.cameras
+        for c in (*summary.cameras, *summary.earlier)  # the earlier calls' cameras as they recorded them
     ]
-    totals = summary.totals
+    totals = summary.store_totals if summary.earlier else summary.totals
     rows.append(
         ["all cameras", *(count(getattr(totals, k)) for k in TRACK_COUNTS), seconds(totals.seconds), ""]
     )
     out: list[Any] = [table(["camera", *TRACK_COUNTS, "time", "frames/s"], rows, emphasis_last=True)]
-    if summary.skipped_complete:
+    if summary.earlier:
+        done = ", ".join(c.camera for c in summary.earlier)
+        out.append(note(f"tracked by an earlier run of rfv track into this folder: {done}", "info"))
+    elif summary.skipped_complete:
         done = ", ".join(summary.skipped_complete)
         out.append(note(f"complete from an earlier run, not tracked again: {done}", "info"))
     crops = folder / "crops"
