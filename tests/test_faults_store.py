@@ -296,3 +296,22 @@ def test_a_checkpoint_temporary_of_a_killed_run_is_removed(mars_world: Path, tmp
     args = ["train", str(mars_world / "mars"), "--out", str(out), *small, "threads=1", "progress=false"]
     assert main([*args, "method=taudl", "epochs=1", "data.iters=1", "data.p=12", "eval.before=false"]) == 0
     assert not left.exists() and (out / "model.pt").is_file()
+
+
+@pytest.mark.fault("no_silent_wrong")
+def test_a_file_the_config_names_replaced_in_place_is_not_resumed(tmp_path: Path, capsys):
+    """A model or detection file given by path counts by its content: the same path with other content
+    is another config (here one det.txt for every sequence, as detector.source)."""
+    dets = tmp_path / "det.txt"
+    dets.write_text("\n".join(f"{k},-1,{100 + 4 * k},50,40,100,0.9" for k in range(1, 9)) + "\n")
+    sequence = tmp_path / "mot" / "SEQ-01"
+    sequence.mkdir(parents=True)
+    (sequence / "seqinfo.ini").write_text(
+        "[Sequence]\nname=SEQ-01\nimDir=img1\nframeRate=10\nseqLength=8\nimWidth=640\nimHeight=480\n"
+    )
+    args = ["track", str(tmp_path / "mot"), "--out", str(tmp_path / "out"), "-c", "mot17", "progress=false"]
+    args.append(f"detector.source={dets}")
+    assert main(args) == 0
+    dets.write_text("1,-1,10,10,40,100,0.9\n")
+    capsys.readouterr()
+    clear_error(main(args), capsys.readouterr().err, "detector.source", "overwrite=true")

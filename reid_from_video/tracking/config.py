@@ -33,7 +33,11 @@ class TrackConfig:
     )
     cameras: list[str] = option([], "only these cameras (names); empty: all")
     workers: int = option(1, "cameras tracked in parallel processes")
-    shard: str = option("1/1", "i/n: this machine takes every n-th camera starting at the i-th (1-based)")
+    shard: str = option(
+        "1/1",
+        "i/n: this machine takes every n-th camera starting at the i-th (1-based); shards that run at the "
+        "same time need their own --out (a folder has one writer at a time)",
+    )
     progress: bool = option(True, "a progress bar per camera")
     overwrite: bool = option(
         False,

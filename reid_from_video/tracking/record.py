@@ -52,18 +52,19 @@ def record_path(out: Path, camera: str) -> Path:
 
 
 def camera_settings(config: TrackConfig) -> dict[str, Any]:
-    """Every key of ``config`` that shapes a camera's outputs, flat (``tracker.max_age``), with the content
-    hash of each file a key names (``embedder.weights#sha256``): a model replaced in place counts."""
+    """Every key of ``config`` that shapes a camera's outputs, flat (``tracker.max_age``); a key naming a
+    file (a model) by the file's content (``sha256:...``), not its path: a model replaced in place counts, a
+    moved one does not."""
     flat: dict[str, Any] = {}
 
     def walk(value: Any, key: str) -> None:
         if isinstance(value, dict):
             for name, item in value.items():
                 walk(item, f"{key}.{name}" if key else name)
-            return
-        flat[key] = value
-        if isinstance(value, str) and value and Path(value).is_file():
-            flat[f"{key}#sha256"] = file_sha256(value)
+        elif isinstance(value, str) and value and Path(value).is_file():
+            flat[key] = f"sha256:{file_sha256(value)}"
+        else:
+            flat[key] = value
 
     walk({k: v for k, v in config_to_dict(config).items() if k not in RUN_ONLY}, "")
     return flat
@@ -137,12 +138,12 @@ def _differences(record: CameraRecord | None, settings: dict[str, Any]) -> list[
         return ["(no record of its settings: made by an older rfv, or the record is unreadable)"]
     old = record.settings
     keys = sorted(k for k in old.keys() | settings.keys() if old.get(k) != settings.get(k))
-    return [
-        f"{k.removesuffix('#sha256')}: the file's content changed"
-        if k.endswith("#sha256")
-        else f"{k}: {old.get(k)!r} -> {settings.get(k)!r}"
-        for k in keys
-    ]
+    return [f"{k}: {_shown(old.get(k))} -> {_shown(settings.get(k))}" for k in keys]
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _conflict_message(out: Path, conflicts: dict[str, list[str]]) -> str:
