@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-# ``.NAME.tmp-PID``, optionally with a suffix after the pid (a video writer needs its file's extension);
-# ``.NAME-tmp-PID`` for a staging folder (rfv export's).
-_TEMPORARY = re.compile(r"\..+[.-]tmp-(?P<pid>[0-9]+)(\.[A-Za-z0-9]+)?")
+# ``.NAME.tmp-PID``, optionally with a suffix after the pid (a video writer needs its file's extension),
+# and rfv export's staging folder ``.export-tmp-PID``.
+_TEMPORARY = re.compile(r"\..+\.tmp-(?P<pid>[0-9]+)(\.[A-Za-z0-9]+)?|\.export-tmp-(?P<staging>[0-9]+)")
 
 
 def temporary_name(path: Path, suffix: str = "") -> Path:
@@ -46,7 +46,7 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
     removed = []
     for entry in folder.iterdir():
         match = _TEMPORARY.fullmatch(entry.name)
-        if match is None or _running(int(match["pid"])):
+        if match is None or _running(int(match["pid"] or match["staging"])):
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)

@@ -71,10 +71,10 @@ def output_lock(output: str | Path, is_file: bool = False, clean: Iterable[str] 
         held.depth += 1
     else:
         held = _held[path] = _Held(_acquire(path, output), path, 1)
-        if not is_file:
+    try:
+        if held.depth == 1 and not is_file:
             for sub in (output, *(output / name for name in clean)):
                 remove_stale_temporaries(sub)
-    try:
         yield
     finally:
         held.depth -= 1
@@ -114,8 +114,12 @@ def _acquire(path: Path, output: Path) -> int:
         "since": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:300],
     }
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps(record).encode(), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(record).encode(), 0)
+    except OSError as error:  # e.g. a full disk
+        os.close(fd)
+        raise InputError(output, f"cannot write the lock file {path.name}: {error.strerror}") from None
     return fd
 
 
