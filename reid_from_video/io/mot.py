@@ -46,6 +46,7 @@ import pandas as pd
 
 from reid_from_video.core.atomic import atomic_write
 from reid_from_video.core.errors import InputError
+from reid_from_video.io.config import fps_problem
 
 MOT_COLUMNS = ("frame", "id", "x", "y", "w", "h", "conf", "cls", "vis")
 INT_COLUMNS = ("frame", "id", "cls")
@@ -383,6 +384,9 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
             fields[field] = int(value)
         else:
             fields[field] = value
+    problem = fps_problem(fields["frame_rate"])
+    if problem:
+        raise InputError(path, f"frameRate: {problem}")
     return SeqInfo(**fields)
 
 
