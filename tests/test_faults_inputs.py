@@ -3,15 +3,20 @@ unwritable outputs, duplicate gt ids, bad configs and real files the readers wer
 
 from __future__ import annotations
 
+import builtins
+import errno
 import logging
+import os
 import shutil
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from conftest import need
+from conftest import clear_error, need
+from test_labels_tmc import write_mars_info
 
+from reid_from_video.cli import COMMANDS, main
 from reid_from_video.core.errors import InputError
 from reid_from_video.io.video import discover_cameras, iter_frames
 
@@ -127,3 +132,164 @@ def test_implausible_sidecar_fps_is_refused(tmp_path: Path, fps: float):
     (tmp_path / "cam.json").write_text(f'{{"fps": {fps!r}}}')
     with pytest.raises(InputError, match=r"cam\.json: fps .* is not a camera's frame rate"):
         discover_cameras(path)
+
+
+# ------------------------------------------------------------------------------------- unwritable outputs
+
+# Each command's arguments besides --out: inputs that need not exist, since the output is checked first.
+ARGUMENTS = {
+    "track": ["cams"], "mot-eval": ["gt", "res"], "synth": [], "export": ["model.pt"], "demo": [],
+    "embed": ["crops", "--model", "m.onnx"], "label": ["store"], "train": ["data"],
+    "evaluate": ["data", "--features", "f.npy"], "inspect": ["cam.avi"], "simulate": ["mars"],
+    "report": ["run"], "run": ["cams"],
+}  # fmt: skip
+
+
+def test_every_command_is_in_the_unwritable_output_battery():
+    assert sorted(ARGUMENTS) == sorted(COMMANDS)
+
+
+@pytest.mark.fault("clear_error")
+@pytest.mark.parametrize("name", sorted(ARGUMENTS))
+def test_output_under_a_file_is_one_clear_error(name: str, tmp_path: Path, capsys: pytest.CaptureFixture):
+    # A path whose parent is a file cannot be written even by root, for whom chmod stops nothing.
+    (tmp_path / "file").write_text("not a folder")
+    out = tmp_path / "file" / "sub"
+    code = main([name, *ARGUMENTS[name], "--out", str(out)])
+    clear_error(code, capsys.readouterr().err, out, "is a file, not a folder")
+
+
+@pytest.mark.fault("clear_error")
+def test_output_folder_that_is_a_file_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture):
+    out = tmp_path / "taken"
+    out.write_text("a file")
+    code = main(["inspect", str(write_numbered(tmp_path / "cam.avi", 3)), "--out", str(out)])
+    clear_error(code, capsys.readouterr().err, out, "it is a file, not a folder")
+    assert out.read_text() == "a file"
+
+
+@pytest.mark.fault("clear_error")
+def test_output_without_permission_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    real_access = os.access
+    # root may write anywhere: make the check see what another user would
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != locked and real_access(path, mode))
+    code = main(["inspect", str(write_numbered(tmp_path / "cam.avi", 3)), "--out", str(locked / "out")])
+    clear_error(code, capsys.readouterr().err, locked, "permission denied")
+
+
+def _disk_full(*args: object) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.fault("clear_error")
+def test_full_disk_is_one_clear_error_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+):
+    video = write_numbered(tmp_path / "cam.avi", 3)
+    monkeypatch.setattr(os, "fsync", _disk_full)
+    code = main(["inspect", str(video), "--out", str(tmp_path / "out")])
+    clear_error(code, capsys.readouterr().err, tmp_path / "out", "No space left on device")
+    assert not list((tmp_path / "out").glob(".*tmp*"))  # no temporary file left behind
+
+
+@pytest.mark.fault("clear_error")
+def test_full_disk_while_writing_crops_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+):
+    video = write_numbered(tmp_path / "cam.avi", 10)
+    monkeypatch.setattr(Path, "write_bytes", _disk_full)
+    monkeypatch.setattr(os, "fsync", _disk_full)
+    code = main(["track", str(video), "-c", "synth", "--out", str(tmp_path / "out"), "progress=false"])
+    clear_error(code, capsys.readouterr().err, tmp_path / "out", "No space left on device")
+
+
+# ---------------------------------------------------------------------------------------- ground truth
+
+
+def _mot_sequence(root: Path, gt_rows: list[str]) -> tuple[Path, Path]:
+    seq = root / "gt" / "S1"
+    (seq / "gt").mkdir(parents=True)
+    (seq / "gt" / "gt.txt").write_text("\n".join(gt_rows) + "\n")
+    (seq / "seqinfo.ini").write_text(
+        "[Sequence]\nname=S1\nimDir=img1\nframeRate=10\nseqLength=20\nimWidth=320\nimHeight=240\n"
+    )
+    (root / "res").mkdir()
+    (root / "res" / "S1.txt").write_text(
+        "".join(f"{f},1,{10 + f},10,20,40,1,-1,-1,-1\n" for f in range(1, 21))
+    )
+    return root / "gt", root / "res"
+
+
+def _walkers() -> list[str]:
+    return [f"{f},{i},{10 + f + 90 * i},10,20,40,1,1,1.0" for f in range(1, 21) for i in (1, 2)]
+
+
+@pytest.mark.fault("clear_error")
+def test_duplicate_gt_id_in_a_frame_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture):
+    gt, results = _mot_sequence(tmp_path, [*_walkers(), "15,1,200,50,20,40,1,1,1.0"])
+    code = main(["mot-eval", str(gt), str(results)])
+    clear_error(
+        code, capsys.readouterr().err, gt / "S1" / "gt" / "gt.txt", "gt id 1 occurs twice in frame 15"
+    )
+
+
+@pytest.mark.fault("clear_error")
+def test_negative_gt_width_is_refused_naming_the_line(tmp_path: Path, capsys: pytest.CaptureFixture):
+    # A wrong reference cannot be scored: TrackEval would take the negative area as it is, dropping the box
+    # would change the count of gt boxes. Refuse, naming the line.
+    rows = _walkers()
+    rows[6] = "4,1,14,10,-20,40,1,1,1.0"
+    gt, results = _mot_sequence(tmp_path, rows)
+    code = main(["mot-eval", str(gt), str(results)])
+    clear_error(code, capsys.readouterr().err, f"{gt / 'S1' / 'gt' / 'gt.txt'}:7", "positive width")
+
+
+# -------------------------------------------------------------------------------------- config and reads
+
+
+@pytest.mark.fault("clear_error")
+def test_one_image_batches_are_refused_naming_the_keys(tmp_path: Path, capsys: pytest.CaptureFixture):
+    code = main(["train", str(tmp_path), "--out", str(tmp_path / "t"), "data.p=1", "data.k=1"])
+    clear_error(code, capsys.readouterr().err, "config data:", "p=1, k=1")
+
+
+@pytest.mark.fault("clear_error")
+def test_eps_that_cannot_be_found_names_the_full_key(tmp_path: Path, capsys: pytest.CaptureFixture):
+    mars = write_mars_info(tmp_path / "mars", identities=6, cameras=2, seed=4)
+    assert main(["simulate", str(mars), "--out", str(tmp_path / "sim")]) == 0
+    rows = len((tmp_path / "sim" / "index.csv").read_text().splitlines()) - 1
+    np.save(tmp_path / "f.npy", np.ones((rows, 8), np.float32))  # every distance 0: no data-dependent eps
+    args = [
+        "label",
+        str(tmp_path / "sim"),
+        "--out",
+        str(tmp_path / "l"),
+        "--features",
+        str(tmp_path / "f.npy"),
+    ]
+    code = main([*args, "tmc.isolation.enabled=false"])
+    clear_error(code, capsys.readouterr().err, "tmc.association.cluster.eps")
+
+
+@pytest.mark.fault("clear_error")
+def test_video_without_read_permission_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+):
+    video = write_numbered(tmp_path / "cam.avi", 3)
+    video.chmod(0)
+    real_open = builtins.open
+
+    def as_another_user(file, *args, **kwargs):  # root reads whatever the mode says: deny it here
+        if Path(str(file)) == video:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("reid_from_video.io.video.open", as_another_user, raising=False)
+    code = main(["inspect", str(video)])
+    err = capsys.readouterr().err
+    clear_error(code, err, video, "permission denied")
+    assert "corrupt" not in err

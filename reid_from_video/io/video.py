@@ -33,7 +33,7 @@ from typing import Literal, NamedTuple
 import cv2
 import numpy as np
 
-from reid_from_video.core.errors import InputError
+from reid_from_video.core.errors import InputError, os_problem
 from reid_from_video.io.avi import Damage, avi_damage
 from reid_from_video.io.config import check_fps, check_selection, fps_problem, is_number
 from reid_from_video.io.mot import read_seqinfo
@@ -231,11 +231,23 @@ def _video_camera(path: Path, fps: float | None) -> Camera:
 
 
 def _open_video(path: Path) -> cv2.VideoCapture:
+    _check_readable(path)
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         capture.release()
         raise InputError(path, "cannot open the video (unsupported format or corrupt file)")
     return capture
+
+
+def _check_readable(path: Path) -> None:
+    """OpenCV says only that it cannot open a file: a file it may not read is said to be so first."""
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except PermissionError:
+        raise InputError(path, "permission denied: this user may not read the file") from None
+    except OSError as error:
+        raise InputError(path, f"cannot read the file: {os_problem(error)}") from None
 
 
 def _folder_camera(folder: Path, kind: CameraKind, fps: float | None) -> Camera:
@@ -323,10 +335,14 @@ def _frame_size(folder: Path, frames: list[tuple[int, Path]]) -> tuple[int, int]
 
 
 def _read_image(path: Path) -> np.ndarray | None:
-    """The image as BGR uint8 HxWx3, or None when it cannot be read or decoded."""
-    # fromfile + imdecode rather than imread: imread cannot open non-ASCII paths on Windows.
+    """The image as BGR uint8 HxWx3, or None when it cannot be read or decoded; InputError when this user
+    may not read it."""
+    # open + imdecode rather than imread: imread cannot open non-ASCII paths on Windows.
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        with open(path, "rb") as handle:
+            data = np.frombuffer(handle.read(), dtype=np.uint8)
+    except PermissionError:
+        raise InputError(path, "permission denied: this user may not read the file") from None
     except OSError:
         return None
     if data.size == 0:

@@ -177,6 +177,7 @@ def evaluate(
     for seq in tqdm(sequences, desc="mot-eval", unit="seq", disable=len(sequences) < 2):
         gt = occluded_as_distractors(seq.gt, config.min_visibility)
         scored = scored_boxes(gt, seq.result, preprocess=config.preprocess, iou=config.iou)
+        _check_unique_gt_ids(seq.gt_file, scored.gt)
         events[seq.name] = motmetrics_events(scored.gt, scored.result, iou=config.iou)
         rates, pairs = rfm_rsw.sequence_noise(gt, seq.result, iou=config.iou, min_frames=config.min_frames)
         noise_parts[seq.name] = (pairs, rates.tracklets, rates.gt_ids)
@@ -204,6 +205,14 @@ def evaluate(
     if config.hota:
         combined["hota"] = hota_metric.combine_hota(hotas).summary()
     return {"sequences": per_seq, COMBINED: combined}, rates_of
+
+
+def _check_unique_gt_ids(gt_file: Path, gt: pd.DataFrame) -> None:
+    """The gt boxes that are scored must give each id once per frame (TrackEval refuses the same)."""
+    duplicated = gt.duplicated(subset=["frame", "id"])
+    if duplicated.any():
+        frame, ident = (int(v) for v in gt.loc[duplicated, ["frame", "id"]].iloc[0])
+        raise InputError(gt_file, f"gt id {ident} occurs twice in frame {frame} among the boxes scored")
 
 
 def score_mot(
