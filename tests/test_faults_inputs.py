@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import scipy.io
 from conftest import clear_error, need
 from test_labels_tmc import write_mars_info
 
@@ -293,3 +294,73 @@ def test_video_without_read_permission_says_so(
     err = capsys.readouterr().err
     clear_error(code, err, video, "permission denied")
     assert "corrupt" not in err
+
+
+# ------------------------------------------------------------------------------- real files, other names
+
+
+def _xmars(root: Path) -> Path:
+    """The MARS protocol files with X-MARS's variable names."""
+    mars = write_mars_info(root, identities=6, cameras=2, seed=4)
+    info = mars / "info"
+    for name, variable in [
+        ("tracks_train_info", "track_train_info"),
+        ("tracks_test_info", "track_test_info"),
+        ("query_IDX", "query_IDX"),
+    ]:
+        array = scipy.io.loadmat(info / f"{name}.mat")[variable]
+        scipy.io.savemat(info / f"{name}.mat", {f"xmars_{name}": array})
+    return mars
+
+
+@pytest.mark.fault("handled")
+def test_xmars_protocol_files_are_read_by_shape(tmp_path: Path, capsys: pytest.CaptureFixture):
+    mars = _xmars(tmp_path / "xmars")
+    assert main(["inspect", str(mars)]) == 0
+    assert main(["simulate", str(mars), "--out", str(tmp_path / "sim")]) == 0
+    assert (tmp_path / "sim" / "index.csv").is_file()
+
+
+@pytest.mark.fault("clear_error")
+def test_protocol_file_without_one_fitting_array_names_the_variables(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+):
+    mars = _xmars(tmp_path / "xmars")
+    rows = scipy.io.loadmat(mars / "info" / "tracks_train_info.mat")["xmars_tracks_train_info"]
+    path = mars / "info" / "tracks_train_info.mat"
+    scipy.io.savemat(path, {"first": rows, "second": rows})
+    code = main(["inspect", str(mars)])
+    clear_error(code, capsys.readouterr().err, path, "track_train_info", "first", "second")
+
+
+def _mot_tree(root: Path) -> tuple[Path, Path]:
+    gt, results = _mot_sequence(root, _walkers())
+    other = gt / "S2"  # a sequence folder whose gt is not there (a test split's)
+    other.mkdir()
+    (other / "seqinfo.ini").write_text((gt / "S1" / "seqinfo.ini").read_text().replace("S1", "S2"))
+    return gt, results
+
+
+@pytest.mark.fault("handled")
+def test_mot_eval_of_named_sequences_ignores_folders_without_gt(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+):
+    gt, results = _mot_tree(tmp_path)
+    assert main(["mot-eval", str(gt), str(results), "seqs=[S1]"]) == 0
+
+
+@pytest.mark.fault("handled")
+def test_mot_eval_of_a_tree_skips_folders_without_gt_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    gt, results = _mot_tree(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        assert main(["mot-eval", str(gt), str(results), "--out", str(tmp_path / "eval")]) == 0
+    assert "1 sequence folders without gt/gt.txt are not evaluated: ['S2']" in caplog.text
+
+
+@pytest.mark.fault("clear_error")
+def test_mot_eval_of_a_named_sequence_without_gt_names_it(tmp_path: Path, capsys: pytest.CaptureFixture):
+    gt, results = _mot_tree(tmp_path)
+    code = main(["mot-eval", str(gt), str(results), "seqs=[S2]"])
+    clear_error(code, capsys.readouterr().err, gt / "S2", "without gt/gt.txt")

@@ -60,21 +60,23 @@ class Sequence:
 # ------------------------------------------------------------------------------------------------ inputs
 
 
-def _gt_files(gt_path: Path) -> dict[str, tuple[Path, Path | None]]:
-    """name -> (gt file, seqinfo.ini or None)."""
+def _gt_files(gt_path: Path) -> tuple[dict[str, tuple[Path, Path | None]], dict[str, Path]]:
+    """name -> (gt file, seqinfo.ini or None), and name -> folder of the sequences without gt (a test split's
+    folders, or a tree being filled in)."""
     if gt_path.is_file():
         folder = gt_path.parent.parent if gt_path.parent.name == "gt" else gt_path.parent
         seqinfo = folder / "seqinfo.ini"
         name = folder.name if gt_path.parent.name == "gt" else gt_path.stem
-        return {name: (gt_path, seqinfo if seqinfo.is_file() else None)}
-    files = {}
+        return {name: (gt_path, seqinfo if seqinfo.is_file() else None)}, {}
+    files, without = {}, {}
     for name, folder in find_sequences(gt_path).items():
         gt_file = folder / "gt" / "gt.txt"
         if not gt_file.is_file():
-            raise InputError(folder, "sequence folder without gt/gt.txt")
+            without[name] = folder
+            continue
         seqinfo = folder / "seqinfo.ini"
         files[name] = (gt_file, seqinfo if seqinfo.is_file() else None)
-    return files
+    return files, without
 
 
 def _result_files(results_path: Path) -> dict[str, Path]:
@@ -98,13 +100,15 @@ def pair_inputs(
     gt_path, results_path = Path(gt_path), Path(results_path)
     if not gt_path.exists():
         raise InputError(gt_path, "no such file or folder")
-    gts = _gt_files(gt_path)
+    gts, without_gt = _gt_files(gt_path)
     results = _result_files(results_path)
     if gt_path.is_file() and results_path.is_file():
         (name, (gt_file, seqinfo)), result = next(iter(gts.items())), next(iter(results.values()))
         return {name: (gt_file, seqinfo, result)}, []
     warnings = []
     if seqs:
+        if no_gt := [s for s in seqs if s in without_gt]:
+            raise InputError(without_gt[no_gt[0]], "sequence folder without gt/gt.txt")
         unknown = [s for s in seqs if s not in gts]
         if unknown:
             raise InputError(gt_path, f"no ground truth for {unknown}; sequences here: {sorted(gts)}")
@@ -123,6 +127,8 @@ def pair_inputs(
             warnings.append(
                 f"{len(missing)} gt sequences have no result file and are not evaluated: {missing}"
             )
+        if without := sorted(without_gt):
+            warnings.append(f"{len(without)} sequence folders without gt/gt.txt are not evaluated: {without}")
     if extra := sorted(results.keys() - gts.keys()):
         warnings.append(f"{len(extra)} result files have no ground truth and are ignored: {extra}")
     return {n: (gts[n][0], gts[n][1], results[n]) for n in names}, warnings
