@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import errno
+import json
 import logging
 import os
 import shutil
@@ -364,3 +365,13 @@ def test_mot_eval_of_a_named_sequence_without_gt_names_it(tmp_path: Path, capsys
     gt, results = _mot_tree(tmp_path)
     code = main(["mot-eval", str(gt), str(results), "seqs=[S2]"])
     clear_error(code, capsys.readouterr().err, gt / "S2", "without gt/gt.txt")
+
+
+@pytest.mark.fault("handled")
+def test_inspect_reports_the_gaps_of_a_damaged_video(tmp_path: Path):
+    path = write_numbered(tmp_path / "cam.avi", 120)
+    overwrite_middle(path, 20_000)
+    assert main(["inspect", str(path), "--out", str(tmp_path / "i"), "decode=true"]) == 0
+    (camera,) = json.loads((tmp_path / "i" / "inspect.json").read_text())["cameras"]
+    (first, last) = camera["gaps"][0]
+    assert first < 64 <= last and camera["frames_decoded"] == 120 - (last - first + 1)
