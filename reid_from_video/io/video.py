@@ -49,7 +49,7 @@ SIDECAR_KEYS = ("start_time", "fps")
 MAX_FAILED_GRABS = 30
 """After a video frame fails to decode, how many further frames to try before concluding the video ended."""
 SEEK_MARGIN = 16
-"""OpenCV's FFmpeg reader seeks to frame k from the key frame at or before k - 16 (then decodes forward)."""
+"""OpenCV's FFmpeg reader seeks to frame k from the key frame at or before k - 16, then decodes forward."""
 
 CameraKind = Literal["video", "images", "mot"]
 
@@ -518,7 +518,7 @@ class FrameReader:
         index = first
         # Past `last` the loop only goes on to settle a run of failures, within the announced frame count.
         while index <= count and (index <= last or failed) and len(failed) <= MAX_FAILED_GRABS:
-            stretch = next((d for d in damage if d.first <= index <= d.last), None)
+            stretch = next((d for d in damage if d.first <= index < self._reachable(d)), None)
             if stretch is not None:
                 self._skip_failed(failed)
                 index = self._skip_damage(position, stretch, index, last)
@@ -532,8 +532,8 @@ class FrameReader:
             if ok:
                 true_index = position.frame_index(index)
                 if true_index > index:  # frames the demuxer or decoder dropped without a word
-                    self._report_gap(index, true_index - 1, "missing from the decoded stream")
-                    failed.clear()
+                    self._skip_failed(failed)
+                    self._report_gap(index, min(true_index - 1, count), "missing from the decoded stream")
                     index = true_index
                     keep = index <= last and (index - first) % self.stride == 0
             if ok and keep:
@@ -563,17 +563,23 @@ class FrameReader:
                 logger.warning("%s: frame %d skipped: undecodable", self.camera.path, failed_index)
         failed.clear()
 
+    def _reachable(self, stretch: Damage) -> int:
+        """The first frame after a damaged stretch that a seek reaches with its true index.
+
+        OpenCV decodes a seek to k from the key frame at or before k - SEEK_MARGIN, numbering frames by
+        counting from there: that key frame must lie past the damage, so the first frames after it are lost
+        too (and a reading that starts among them seeks on to here)."""
+        if stretch.resume is None:
+            return self.camera.frame_count + 1
+        return stretch.resume + SEEK_MARGIN
+
     def _skip_damage(self, position: _VideoPosition, stretch: Damage, index: int, last: int) -> int | None:
         """Report a damaged stretch of the file as a gap and seek past it: the next index to read, or None
         when nothing after it can be read with true frame numbers."""
-        if stretch.resume is None:
-            self._report_gap(index, self.camera.frame_count, "after damage in the file, not read")
-            return None
-        # OpenCV decodes a seek from a key frame before target - SEEK_MARGIN and numbers frames by counting
-        # from there: that key frame must lie past the damage, so the first frames after it are lost too.
-        resume = stretch.resume + SEEK_MARGIN
-        self._report_gap(index, min(resume - 1, self.camera.frame_count), "damaged in the file")
-        if resume > last:
+        resume = self._reachable(stretch)
+        why = "damaged in the file" if stretch.resume else "after damage in the file, not read"
+        self._report_gap(index, min(resume - 1, self.camera.frame_count), why)
+        if resume > min(last, self.camera.frame_count):
             return None
         position.seek(resume)
         return resume
