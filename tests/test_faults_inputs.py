@@ -128,6 +128,72 @@ def test_damaged_real_video_keeps_true_frame_numbers(shared_data: Path, tmp_path
     assert max(errors.values()) < 2.0 and sum(e > 0.05 for e in errors.values()) <= 1
 
 
+class _DroppingCapture:
+    """A capture whose demuxer dropped frames 4 and 5 without a word: grabs count on, timestamps jump."""
+
+    def __init__(self, stamps_ms: list[float]):
+        self.stamps, self.at = stamps_ms, -1
+
+    def set(self, prop: int, value: float) -> bool:
+        return True
+
+    def get(self, prop: int) -> float:
+        return {cv2.CAP_PROP_FPS: 10.0, cv2.CAP_PROP_POS_MSEC: self.stamps[self.at]}.get(prop, 0.0)
+
+    def grab(self) -> bool:
+        self.at += 1
+        return self.at < len(self.stamps)
+
+    def retrieve(self) -> tuple[bool, np.ndarray]:
+        return True, numbered_frame(round(self.stamps[self.at] / 100) + 1)
+
+    def release(self) -> None:
+        pass
+
+
+@pytest.mark.fault("no_silent_wrong")
+def test_frames_dropped_by_the_demuxer_are_a_gap_by_their_timestamps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    (camera,) = discover_cameras(write_numbered(tmp_path / "cam.mp4", 9, "mp4v"))
+    stamps = [0.0, 100.0, 200.0, 500.0, 600.0, 700.0, 800.0]
+    monkeypatch.setattr("reid_from_video.io.video._open_video", lambda path: _DroppingCapture(stamps))
+    reader = iter_frames(camera)
+    with caplog.at_level(logging.WARNING, logger="reid_from_video.io.video"):
+        frames = list(reader)
+    assert [f.index for f in frames] == [1, 2, 3, 6, 7, 8, 9]
+    assert all(shown_number(f.image) == f.index for f in frames) and reader.gaps == [(4, 5)]
+    assert "cam.mp4: frames 4-5 skipped: missing from the decoded stream (a gap)" in caplog.text
+
+
+@pytest.mark.fault("no_silent_wrong")
+def test_damaged_middle_of_an_mp4_keeps_true_frame_numbers(tmp_path: Path):
+    path = write_numbered(tmp_path / "cam.mp4", 120, "mp4v")
+    overwrite_middle(path, 20_000)
+    (camera,) = discover_cameras(path)
+    frames = list(iter_frames(camera))
+    # Frames that refer to damaged ones show what the decoder made of them; from the next key frame on,
+    # every frame is the file's frame of that number.
+    assert frames[-1].index == 120 and all(shown_number(f.image) == f.index for f in frames if f.index > 80)
+    assert all(shown_number(f.image) <= f.index for f in frames)
+
+
+@pytest.mark.fault("clear_error")
+@pytest.mark.parametrize("fps", ["1e-300", "1e9"])
+def test_implausible_configured_fps_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture, fps: str):
+    code = main(["inspect", str(write_numbered(tmp_path / "cam.avi", 3)), f"video.fps={fps}"])
+    clear_error(code, capsys.readouterr().err, "config video:", "is not a camera's frame rate")
+
+
+@pytest.mark.fault("clear_error")
+def test_implausible_seqinfo_frame_rate_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture):
+    gt, _ = _mot_sequence(tmp_path, _walkers())
+    seqinfo = gt / "S1" / "seqinfo.ini"
+    seqinfo.write_text(seqinfo.read_text().replace("frameRate=10", "frameRate=250000"))
+    code = main(["inspect", str(gt)])
+    clear_error(code, capsys.readouterr().err, seqinfo, "frameRate")
+
+
 @pytest.mark.fault("clear_error")
 @pytest.mark.parametrize("fps", [1e-300, 1e9])
 def test_implausible_sidecar_fps_is_refused(tmp_path: Path, fps: float):
