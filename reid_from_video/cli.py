@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 from reid_from_video import __version__
 from reid_from_video.commands import COMMANDS
+from reid_from_video.core.atomic import check_writable
 from reid_from_video.core.config import describe_config, dump_config, load_config
-from reid_from_video.core.errors import RfvError
+from reid_from_video.core.errors import RfvError, os_problem
 from reid_from_video.core.signals import terminate_as_interrupt
 
 __all__ = ["COMMANDS", "build_parser", "main", "run_step"]
@@ -73,10 +74,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.print_config:
             print(dump_config(config), end="")
             return 0
+        if getattr(args, "out", None) is not None:
+            check_writable(args.out, folder=not cmd.out_is_file)
         with terminate_as_interrupt():  # SIGTERM: workers stopped, locks released, as for Ctrl-C
             cmd.run(args, config)
     except RfvError as error:
         print(f"rfv {cmd.name}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # one that no reader or writer made an RfvError: still one line, with its path
+        print(f"rfv {cmd.name}: error: {os_problem(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"rfv {cmd.name}: interrupted", file=sys.stderr)

@@ -83,7 +83,8 @@ def _cameras(path: Path, config: InspectConfig) -> list[dict[str, Any]]:
             progress = tqdm(reader, total=reader.frames_selected, desc=f"decode {camera.name}", unit="frame")
             for _ in progress:
                 pass
-            row.update(frames_decoded=reader.frames_read, frames_corrupt=reader.frames_skipped)
+            gaps = [list(gap) for gap in reader.gaps]  # [first, last] frames the file lost
+            row.update(frames_decoded=reader.frames_read, frames_corrupt=reader.frames_skipped, gaps=gaps)
         rows.append(row)
     return rows
 
@@ -151,6 +152,7 @@ def format_report(report: dict[str, Any]) -> str:
             line += f"{c['start_time']:>9.2f}"
             if "frames_decoded" in c:
                 line += f"  decoded {c['frames_decoded']}, corrupt {c['frames_corrupt']}"
+                line += "".join(f", gap {first}-{last}" for first, last in c["gaps"])
             lines.append(line)
     if "mot" in report:
         lines.append(f"\nMOTChallenge sequences ({len(report['mot'])}):")

@@ -34,6 +34,7 @@ def _embed_arguments(parser: argparse.ArgumentParser) -> None:
     "and for a store camera, track, frame, time_s, box, score, gt_id). Both files are written atomically.",
     config=EmbedConfig,
     add_arguments=_embed_arguments,
+    out_is_file=True,
 )
 def _run_embed(args: argparse.Namespace, config: EmbedConfig) -> None:
     from reid_from_video.export.embedding import run_embed

@@ -24,6 +24,7 @@ class Command:
     run: Callable[[argparse.Namespace, Any], None]
     presets: str = ""  # its presets' folder in reid_from_video/configs/ (default: the command's name)
     default_config: str | None = None  # the preset used when no -c is given
+    out_is_file: bool = False  # --out names a file (else a folder)
 
 
 COMMANDS: dict[str, Command] = {}
@@ -37,6 +38,7 @@ def command(
     add_arguments: Callable[[argparse.ArgumentParser], None],
     presets: str = "",
     default_config: str | None = None,
+    out_is_file: bool = False,
 ) -> Callable:
     """Register ``run(args, config)`` as the subcommand ``name``."""
 
@@ -44,7 +46,7 @@ def command(
         if name in COMMANDS:
             raise ValueError(f"command {name!r} registered twice")
         COMMANDS[name] = Command(
-            name, help, description, config, add_arguments, run, presets or name, default_config
+            name, help, description, config, add_arguments, run, presets or name, default_config, out_is_file
         )
         return run
 

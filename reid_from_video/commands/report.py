@@ -30,6 +30,7 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     "tracklets per label. Absent stages are reported as absent.",
     config=ReportConfig,
     add_arguments=_report_arguments,
+    out_is_file=True,
 )
 def _run_report(args: argparse.Namespace, config: ReportConfig) -> None:
     from reid_from_video.report.page import write_report

@@ -38,8 +38,38 @@ class InputError(RfvError):
         super().__init__(f"{where}: {problem}")
 
 
+class OutputError(RfvError, OSError):
+    """An output that cannot be written (a folder that is a file, no permission, a full disk), by its path;
+    still an OSError, as what raised it was."""
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: cannot write: {problem}")
+
+
+def os_problem(error: OSError) -> str:
+    """An OSError in words, with the path it names when there is one (``Not a directory: 'a/b'``)."""
+    reason = error.strerror or str(error)
+    return f"{reason}: {error.filename}" if error.filename else reason
+
+
 class ConfigError(RfvError):
     """An invalid configuration: unknown key, wrong type, malformed override."""
+
+
+class SettingError(ConfigError):
+    """A config value that does not work on this data. ``keys`` are relative to the config section that
+    found it; each caller that holds that section inside its own re-raises :meth:`under` its section's name,
+    so that the message names the full key the user sets (``tmc.association.cluster.eps``)."""
+
+    def __init__(self, problem: str, keys: tuple[str, ...], prefix: str = ""):
+        self.problem, self.keys, self.prefix = problem, keys, prefix
+        super().__init__(f"{problem}; set {' or '.join(prefix + key for key in keys)}")
+
+    def under(self, prefix: str) -> SettingError:
+        """The same error with its keys under ``prefix`` (e.g. ``association.``)."""
+        return SettingError(self.problem, self.keys, prefix + self.prefix)
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,23 @@ class VideoConfig:
         check_selection(self.stride, self.start_s, self.end_s)
 
 
+FPS_RANGE = (1e-3, 1e4)
+"""Frame rates a camera can have (a frame every 1000 s to 10000 frames a second); others are typos."""
+
+
 def check_fps(fps: object) -> None:
-    if fps is not None and not (is_number(fps) and math.isfinite(fps) and fps > 0):
-        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    problem = fps_problem(fps)
+    if fps is not None and problem:
+        raise ValueError(problem)
+
+
+def fps_problem(fps: object) -> str | None:
+    """What is wrong with ``fps`` as a frame rate, or None."""
+    if not (is_number(fps) and math.isfinite(fps) and fps > 0):
+        return f"fps must be a positive number, got {fps!r}"
+    if not FPS_RANGE[0] <= fps <= FPS_RANGE[1]:
+        return f"fps {fps!r} is not a camera's frame rate (expected {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g})"
+    return None
 
 
 def check_selection(stride: object, start_s: object, end_s: object) -> None:

@@ -9,8 +9,10 @@ Layout (Zheng et al., ECCV 2016)::
     <root>/info/tracks_test_info.mat   (key track_test_info)   1-based and inclusive into the name list
     <root>/info/query_IDX.mat          (key query_IDX)         1-based rows of the test info
 
-The loader needs only the three .mat files ("structure only"); image names, from the name lists or else from
-the files under ``bbox_*/``, add each tracklet's image paths and a check that the names agree with the rows.
+Variants that keep the protocol under other variable names (X-MARS: ``xmars_tracks_train_info``) are read
+by the arrays' shape. The loader needs only the three .mat files ("structure only"); image names, from the
+name lists or else from the files under ``bbox_*/``, add each tracklet's image paths and a check that the
+names agree with the rows.
 Test person 0 are junk images and -1 distractors; their ids are kept as they are, as the official evaluation
 treats them specially.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,7 +106,7 @@ def load_mars(root: str | Path) -> MarsDataset:
     tables = {}
     for split in SPLITS:
         mat_path = info / _TRACK_FILES[split][0]
-        rows = _read_mat(mat_path, _TRACK_FILES[split][1])
+        rows = _read_mat(mat_path, _TRACK_FILES[split][1], _track_rows_problem, "N x 4 protocol rows")
         if rows.ndim != 2 or rows.shape[1] != 4 or rows.shape[0] == 0:
             problem = f"expected N x 4 rows [start, end, person_id, camera], found shape {rows.shape}"
             raise InputError(mat_path, problem)
@@ -115,7 +118,7 @@ def load_mars(root: str | Path) -> MarsDataset:
         tables[split] = tracks
 
     query_path = info / _QUERY_FILE[0]
-    query = _read_mat(query_path, _QUERY_FILE[1])
+    query = _read_mat(query_path, _QUERY_FILE[1], _vector_problem, "vector of query rows")
     if query.ndim > 2 or (query.ndim == 2 and min(query.shape) > 1):
         raise InputError(query_path, f"expected a vector of test row numbers, found shape {query.shape}")
     query = query.ravel() - 1  # the file is 1-based (MATLAB)
@@ -186,25 +189,57 @@ def _locate(root: Path) -> tuple[Path, Path]:
     raise InputError(root / "info", f"MARS info folder not found (it holds {_TRACK_FILES['train'][0]} etc.)")
 
 
-def _read_mat(path: Path, key: str) -> np.ndarray:
-    """The integer array stored under ``key`` in a MATLAB (v5/v7) file."""
+def _track_rows_problem(array: np.ndarray) -> str | None:
+    if not (array.ndim == 2 and array.shape[1] == 4 and array.shape[0] > 0):
+        return f"not N x 4 rows, shape {array.shape}"
+    return _rows_problem(array.astype(np.int64))
+
+
+def _vector_problem(array: np.ndarray) -> str | None:
+    return None if array.ndim <= 1 or (array.ndim == 2 and min(array.shape) == 1) else f"shape {array.shape}"
+
+
+def _read_mat(path: Path, key: str, problem: Callable[[np.ndarray], str | None], what: str) -> np.ndarray:
+    """The integer array stored under ``key`` in a MATLAB (v5/v7) file. Without ``key``, the file's one
+    integer array that the protocol accepts (``problem`` finds nothing wrong with it): variants such as
+    X-MARS keep the protocol under other names (``xmars_tracks_train_info``)."""
     if not path.is_file():
         raise InputError(path, "file not found")
     try:
         content = scipy.io.loadmat(path)
     except Exception as err:  # scipy raises many types for corrupt or v7.3 (HDF5) files
         raise InputError(path, f"cannot read as a MATLAB v5/v7 .mat file ({err})") from err
-    if key not in content:
-        found = sorted(k for k in content if not k.startswith("__"))
-        raise InputError(path, f"no variable {key!r} (found {found})")
-    array = np.asarray(content[key])
-    if array.dtype.kind not in "iuf" or (array.dtype.kind == "f" and not np.all(np.mod(array, 1) == 0)):
+    variables = {k: np.asarray(v) for k, v in content.items() if not k.startswith("__")}
+    if key not in variables:
+        problems = {k: _integer_problem(v) or problem(v) for k, v in variables.items()}
+        fitting = [k for k, found in problems.items() if found is None]
+        if len(fitting) != 1:
+            why = "; ".join(f"{k}: {found or 'fits too'}" for k, found in problems.items())
+            raise InputError(
+                path,
+                f"no variable {key!r} (found {sorted(variables)}), and not one {what} ({why or 'empty'})",
+            )
+        key = fitting[0]
+    array = variables[key]
+    if _integer_problem(array):
         raise InputError(path, f"{key!r} must hold integers, found {array.dtype}")
     return array.astype(np.int64)
 
 
+def _integer_problem(array: np.ndarray) -> str | None:
+    if array.dtype.kind not in "iuf" or (array.dtype.kind == "f" and not np.all(np.mod(array, 1) == 0)):
+        return f"not integers ({array.dtype})"
+    return None
+
+
 def _check_rows(path: Path, rows: np.ndarray) -> None:
     """Rows [start, end, pid, camera]: 1 <= start <= end, disjoint, pid >= -1, camera 1..6."""
+    problem = _rows_problem(rows)
+    if problem:
+        raise InputError(path, problem)
+
+
+def _rows_problem(rows: np.ndarray) -> str | None:
     start, end, pid, camera = rows.T
     checks = [
         (start < 1, "start {s} is below 1"),
@@ -216,13 +251,14 @@ def _check_rows(path: Path, rows: np.ndarray) -> None:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             s, e, p, c = rows[i]
-            raise InputError(path, f"row {i + 1}: " + problem.format(s=s, e=e, p=p, c=c))
+            return f"row {i + 1}: " + problem.format(s=s, e=e, p=p, c=c)
     # Tracklets partition the image list, so no image may belong to two rows.
     order = np.argsort(start, kind="stable")
     overlap = np.flatnonzero(start[order[1:]] <= end[order[:-1]])
     if overlap.size:
         a, b = sorted((int(order[overlap[0]]), int(order[overlap[0] + 1])))
-        raise InputError(path, f"rows {a + 1} and {b + 1} overlap ({rows[a, :2]} and {rows[b, :2]})")
+        return f"rows {a + 1} and {b + 1} overlap ({rows[a, :2]} and {rows[b, :2]})"
+    return None
 
 
 def _tracklet_table(rows: np.ndarray, split: str) -> pd.DataFrame:

@@ -46,6 +46,7 @@ import pandas as pd
 
 from reid_from_video.core.atomic import atomic_write
 from reid_from_video.core.errors import InputError
+from reid_from_video.io.config import fps_problem
 
 MOT_COLUMNS = ("frame", "id", "x", "y", "w", "h", "conf", "cls", "vis")
 INT_COLUMNS = ("frame", "id", "cls")
@@ -97,7 +98,7 @@ def read_mot(path: str | Path, kind: str | None = None) -> pd.DataFrame:
     an empty file gives an empty table. Raises :class:`InputError` naming the file and the 1-based line
     of the first problem: missing file, column count not allowed for the kind or different from the first
     line, a value that is not a finite number, a frame that is not an integer >= 1, a non-integer id
-    (or class, for 9-column gt).
+    (or class, for 9-column gt), a gt box without a positive width and height.
     """
     path = Path(path)
     kind = infer_kind(path) if kind is None else kind
@@ -148,6 +149,8 @@ def _all_valid(values: np.ndarray, kind: str) -> bool:
         return False
     frame, ids = values[:, 0], values[:, 1]
     ok = _is_int(frame).all() and (frame >= 1).all() and _is_int(ids).all()
+    if kind == "gt":
+        ok = ok and (values[:, 4] > 0).all() and (values[:, 5] > 0).all()
     if kind == "gt" and values.shape[1] == 9:
         ok = ok and _is_int(values[:, 7]).all()
     return bool(ok)
@@ -206,6 +209,10 @@ def _row_problem(row: list[float], fields: list[str], kind: str) -> str | None:
         return f"id must be an integer, found {fields[1]!r}"
     if kind == "gt" and len(row) == 9 and not is_int(row[7]):
         return f"class must be an integer, found {fields[7]!r}"
+    if kind == "gt" and not (row[4] > 0 and row[5] > 0):
+        # The reference itself is wrong: scoring against it, or against it with the box dropped, would give
+        # figures no other tool gives (TrackEval takes the box as it is, with a negative area).
+        return f"a gt box must have a positive width and height, found {fields[4]!r} x {fields[5]!r}"
     return None
 
 
@@ -383,6 +390,9 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
             fields[field] = int(value)
         else:
             fields[field] = value
+    problem = fps_problem(fields["frame_rate"])
+    if problem:
+        raise InputError(path, f"frameRate: {problem}")
     return SeqInfo(**fields)
 
 

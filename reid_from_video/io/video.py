@@ -33,8 +33,9 @@ from typing import Literal, NamedTuple
 import cv2
 import numpy as np
 
-from reid_from_video.core.errors import InputError
-from reid_from_video.io.config import check_fps, check_selection, is_number
+from reid_from_video.core.errors import InputError, os_problem
+from reid_from_video.io.avi import Damage, avi_damage
+from reid_from_video.io.config import check_fps, check_selection, fps_problem, is_number
 from reid_from_video.io.mot import read_seqinfo
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ CAMERA_SIDECAR = "camera.json"
 SIDECAR_KEYS = ("start_time", "fps")
 MAX_FAILED_GRABS = 30
 """After a video frame fails to decode, how many further frames to try before concluding the video ended."""
+SEEK_MARGIN = 16
+"""OpenCV's FFmpeg reader seeks to frame k from the key frame at or before k - 16, then decodes forward."""
 
 CameraKind = Literal["video", "images", "mot"]
 
@@ -228,11 +231,23 @@ def _video_camera(path: Path, fps: float | None) -> Camera:
 
 
 def _open_video(path: Path) -> cv2.VideoCapture:
+    _check_readable(path)
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         capture.release()
         raise InputError(path, "cannot open the video (unsupported format or corrupt file)")
     return capture
+
+
+def _check_readable(path: Path) -> None:
+    """OpenCV says only that it cannot open a file: a file it may not read is said to be so first."""
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except PermissionError:
+        raise InputError(path, "permission denied: this user may not read the file") from None
+    except OSError as error:
+        raise InputError(path, f"cannot read the file: {os_problem(error)}") from None
 
 
 def _folder_camera(folder: Path, kind: CameraKind, fps: float | None) -> Camera:
@@ -320,10 +335,14 @@ def _frame_size(folder: Path, frames: list[tuple[int, Path]]) -> tuple[int, int]
 
 
 def _read_image(path: Path) -> np.ndarray | None:
-    """The image as BGR uint8 HxWx3, or None when it cannot be read or decoded."""
-    # fromfile + imdecode rather than imread: imread cannot open non-ASCII paths on Windows.
+    """The image as BGR uint8 HxWx3, or None when it cannot be read or decoded; InputError when this user
+    may not read it."""
+    # open + imdecode rather than imread: imread cannot open non-ASCII paths on Windows.
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        with open(path, "rb") as handle:
+            data = np.frombuffer(handle.read(), dtype=np.uint8)
+    except PermissionError:
+        raise InputError(path, "permission denied: this user may not read the file") from None
     except OSError:
         return None
     if data.size == 0:
@@ -352,8 +371,9 @@ def _read_sidecar(path: Path) -> tuple[float, float | None]:
         raise InputError(path, f"unknown key(s) {', '.join(unknown)}; valid keys: {valid}")
     start_time = _start_time_seconds(path, data["start_time"]) if "start_time" in data else 0.0
     fps = data.get("fps")
-    if "fps" in data and not (is_number(fps) and math.isfinite(fps) and fps > 0):
-        raise InputError(path, f"fps must be a positive number, got {fps!r}")
+    problem = fps_problem(fps) if "fps" in data else None
+    if problem:
+        raise InputError(path, problem)
     return start_time, None if fps is None else float(fps)
 
 
@@ -392,7 +412,13 @@ class FrameReader:
     frame. A video that stops decoding before the frame count it announced gets one warning that it ended
     early, and its missing frames are not counted as skipped.
 
-    Counters, restarted by each pass (each ``iter()``): ``frames_read`` (yielded) and ``frames_skipped``.
+    A video frame's index is its place in the file, never a count of the frames decoded: frames the file has
+    lost (a damaged stretch of an AVI, found by :func:`avi_damage`, or frames the timestamps say were dropped)
+    are a gap, logged as one warning naming the file and the frame range, and the frames after it keep their
+    true index.
+
+    Counters, restarted by each pass (each ``iter()``): ``frames_read`` (yielded), ``frames_skipped`` and
+    ``gaps`` (the ``(first, last)`` frame ranges the file lost).
     ``frames_selected`` is the number of frames selected, the most one pass yields (for progress bars).
     Raises ValueError when ``stride`` is not an integer >= 1 or ``start_s`` is not before ``end_s``.
     """
@@ -407,6 +433,7 @@ class FrameReader:
         self.end_s = end_s
         self.frames_read = 0
         self.frames_skipped = 0
+        self.gaps: list[tuple[int, int]] = []
         if camera.kind == "video":
             first, last = self._video_range()
             self.frames_selected = len(range(first, last + 1, self.stride))
@@ -416,6 +443,7 @@ class FrameReader:
     def __iter__(self) -> Iterator[Frame]:
         self.frames_read = 0
         self.frames_skipped = 0
+        self.gaps = []
         return self._read_video() if self.camera.kind == "video" else self._read_images()
 
     def _in_range(self, time_s: float) -> bool:
@@ -470,47 +498,126 @@ class FrameReader:
     def _read_video(self) -> Iterator[Frame]:
         camera = self.camera
         first, last = self._video_range()
-        count = camera.frame_count
         if first > last:
             return
+        damage = avi_damage(camera.path) if camera.path.suffix.lower() == ".avi" else []
         capture = _open_video(camera.path)
         try:
-            if first > 1:
-                capture.set(cv2.CAP_PROP_POS_FRAMES, first - 1)
-            # The current run of frames that did not decode, as (index, kept). Whether they are corrupt frames
-            # or the end of the video is known only when a later frame decodes, or none does.
-            failed: list[tuple[int, bool]] = []
-            index = first
-            # Past `last` the loop only goes on to settle a run of failures, within the announced frame count.
-            while index <= count and (index <= last or failed) and len(failed) <= MAX_FAILED_GRABS:
-                keep = index <= last and (index - first) % self.stride == 0
-                # grab() every frame, retrieve() only kept ones: skipped frames cost no conversion or copy.
-                ok = capture.grab()
-                image = None
-                if ok and keep:
-                    ok, image = capture.retrieve()
-                    ok = ok and image is not None
-                if not ok:
-                    failed.append((index, keep))
-                else:
-                    for failed_index, failed_kept in failed:
-                        if failed_kept:
-                            self.frames_skipped += 1
-                            logger.warning("%s: frame %d skipped: undecodable", camera.path, failed_index)
-                    failed.clear()
-                    if keep:
-                        self.frames_read += 1
-                        yield Frame(index, camera.time_of(index), image)
-                index += 1
-            if failed:
-                logger.warning(
-                    "%s: the video ended early: no frame decodes from frame %d on (it announces %d frames)",
-                    camera.path,
-                    failed[0][0],
-                    count,
-                )
+            yield from self._decode(_VideoPosition(capture), first, last, damage)
         finally:
             capture.release()
+
+    def _decode(
+        self, position: _VideoPosition, first: int, last: int, damage: list[Damage]
+    ) -> Iterator[Frame]:
+        camera, count = self.camera, self.camera.frame_count
+        position.seek(first)
+        # The current run of frames that did not decode, as (index, kept). Whether they are corrupt frames or
+        # the end of the video is known only when a later frame decodes, or none does.
+        failed: list[tuple[int, bool]] = []
+        index = first
+        # Past `last` the loop only goes on to settle a run of failures, within the announced frame count.
+        while index <= count and (index <= last or failed) and len(failed) <= MAX_FAILED_GRABS:
+            stretch = next((d for d in damage if d.first <= index < self._reachable(d)), None)
+            if stretch is not None:
+                self._skip_failed(failed)
+                index = self._skip_damage(position, stretch, index, last)
+                if index is None:
+                    return
+                continue
+            keep = index <= last and (index - first) % self.stride == 0
+            # grab() every frame, retrieve() only kept ones: skipped frames cost no conversion or copy.
+            ok = position.capture.grab()
+            image = None
+            if ok:
+                true_index = position.frame_index(index)
+                if true_index > index:  # frames the demuxer or decoder dropped without a word
+                    self._skip_failed(failed)
+                    self._report_gap(index, min(true_index - 1, count), "missing from the decoded stream")
+                    index = true_index
+                    keep = index <= last and (index - first) % self.stride == 0
+            if ok and keep:
+                ok, image = position.capture.retrieve()
+                ok = ok and image is not None
+            if not ok:
+                failed.append((index, keep))
+            else:
+                self._skip_failed(failed)
+                if keep and index <= last:
+                    self.frames_read += 1
+                    yield Frame(index, camera.time_of(index), image)
+            index += 1
+        if failed:
+            logger.warning(
+                "%s: the video ended early: no frame decodes from frame %d on (it announces %d frames)",
+                camera.path,
+                failed[0][0],
+                count,
+            )
+
+    def _skip_failed(self, failed: list[tuple[int, bool]]) -> None:
+        """A later frame decoded: the run of failures were corrupt frames, not the end of the video."""
+        for failed_index, failed_kept in failed:
+            if failed_kept:
+                self.frames_skipped += 1
+                logger.warning("%s: frame %d skipped: undecodable", self.camera.path, failed_index)
+        failed.clear()
+
+    def _reachable(self, stretch: Damage) -> int:
+        """The first frame after a damaged stretch that a seek reaches with its true index.
+
+        OpenCV decodes a seek to k from the key frame at or before k - SEEK_MARGIN, numbering frames by
+        counting from there: that key frame must lie past the damage, so the first frames after it are lost
+        too (and a reading that starts among them seeks on to here)."""
+        if stretch.resume is None:
+            return self.camera.frame_count + 1
+        return stretch.resume + SEEK_MARGIN
+
+    def _skip_damage(self, position: _VideoPosition, stretch: Damage, index: int, last: int) -> int | None:
+        """Report a damaged stretch of the file as a gap and seek past it: the next index to read, or None
+        when nothing after it can be read with true frame numbers."""
+        resume = self._reachable(stretch)
+        why = "damaged in the file" if stretch.resume else "after damage in the file, not read"
+        self._report_gap(index, min(resume - 1, self.camera.frame_count), why)
+        if resume > min(last, self.camera.frame_count):
+            return None
+        position.seek(resume)
+        return resume
+
+    def _report_gap(self, first: int, last: int, why: str) -> None:
+        self.gaps.append((first, last))
+        logger.warning("%s: frames %d-%d skipped: %s (a gap)", self.camera.path, first, last, why)
+
+
+class _VideoPosition:
+    """An OpenCV capture, with the true index of the frame just grabbed.
+
+    OpenCV counts the frames it returns (CAP_PROP_POS_FRAMES), so a frame the demuxer or decoder drops makes
+    every later count too low. The frame's timestamp (CAP_PROP_POS_MSEC, the container's, 0 when it has none)
+    does not count: it is anchored at the first frame after each seek and read in the container's frame rate.
+    """
+
+    def __init__(self, capture: cv2.VideoCapture):
+        self.capture = capture
+        rate = capture.get(cv2.CAP_PROP_FPS)
+        self.rate = rate if math.isfinite(rate) and rate > 0 else None
+        self.anchor: tuple[int, float] | None = None  # (index, msec) of the first frame grabbed after a seek
+
+    def seek(self, index: int) -> None:
+        if index > 1:
+            self.capture.set(cv2.CAP_PROP_POS_FRAMES, index - 1)
+        self.anchor = None
+
+    def frame_index(self, counted: int) -> int:
+        """The true index of the frame just grabbed, ``counted`` being what counting grabs gives."""
+        msec = self.capture.get(cv2.CAP_PROP_POS_MSEC)
+        if self.anchor is None:
+            self.anchor = (counted, msec)
+            return counted
+        anchor_index, anchor_msec = self.anchor
+        if self.rate is None or not msec > anchor_msec:  # no timestamp (decoder flush at the end)
+            return counted
+        return max(counted, anchor_index + round((msec - anchor_msec) * self.rate / 1000))
 
 
 def iter_frames(

@@ -41,7 +41,7 @@ import scipy.sparse as sp
 import torch
 
 from reid_from_video.core.device import resolve_device
-from reid_from_video.core.errors import ConfigError
+from reid_from_video.core.errors import SettingError
 from reid_from_video.kreciprocal import as_tensor, encode, jaccard_block
 from reid_from_video.labels.config import ClusterConfig
 
@@ -149,18 +149,19 @@ def _data_dependent_eps(smallest: torch.Tensor, threshold: float, top: int, n: i
     """Mean of the ``top`` smallest pairwise distances: the held ones (all below ``threshold``), topped up
     with copies of ``threshold`` (the ``budget``-th smallest, so there are enough of them)."""
     if top < 1:
-        raise ConfigError(
-            f"{n} points give too few nonzero pairwise distances for the data-dependent eps with rho={rho}; "
-            "set eps"
+        raise SettingError(
+            f"{n} points give too few nonzero pairwise distances for the data-dependent eps with rho={rho}",
+            ("eps", "rho"),
         )
     values = torch.sort(smallest).values[:top].double()
     topped_up = (top - len(values)) * threshold if top > len(values) else 0.0  # no 0 * inf
     eps = (float(values.sum()) + topped_up) / top
     if len(values) < top and eps >= threshold:
         # All of the smallest share one value: entries equal to it were not held, the graph would miss them.
-        raise ConfigError(
+        raise SettingError(
             f"{n} points give too few nonzero pairwise distances below {threshold} for the data-dependent "
-            f"eps (the smallest {top} are all {threshold}); set eps"
+            f"eps (the smallest {top} are all {threshold})",
+            ("eps",),
         )
     return eps
 

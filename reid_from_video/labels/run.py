@@ -23,7 +23,7 @@ import pandas as pd
 
 from reid_from_video.core.atomic import atomic_write, json_ready
 from reid_from_video.core.config import save_config
-from reid_from_video.core.errors import ConfigError
+from reid_from_video.core.errors import ConfigError, SettingError
 from reid_from_video.core.lock import output_lock
 from reid_from_video.io.store import TrackletStore, check_labels
 from reid_from_video.io.tracklets import tracklet_identity
@@ -107,7 +107,10 @@ def make_labels(
     else:
         found = frame_features(store, index, config, features_path, embed)
         report["features"] = found.source
-        result = tmc_labels(index, found.features, config.tmc)
+        try:
+            result = tmc_labels(index, found.features, config.tmc)
+        except SettingError as error:
+            raise error.under("tmc.") from None
         labels, sub_track = result.labels, result.sub_track
         units = len(result.clustering.labels)
         kept = sub_track != DROPPED

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from reid_from_video.core.distances import normalize_rows
+from reid_from_video.core.errors import SettingError
 from reid_from_video.labels.cluster import Clustering, cluster
 from reid_from_video.labels.config import AssociationConfig, IsolationConfig, TmcConfig
 
@@ -162,7 +163,10 @@ def associate(
         if cameras is None:
             raise ValueError("camera_centring needs the camera of every sub-tracklet")
         tracklet_features = camera_centred(tracklet_features, np.asarray(cameras))
-    clustering = cluster(tracklet_features, config.cluster)
+    try:
+        clustering = cluster(tracklet_features, config.cluster)
+    except SettingError as error:
+        raise error.under("cluster.") from None
     labels = clustering.labels.copy()
     if config.unclustered == "own":
         noise = labels < 0
@@ -188,7 +192,10 @@ def tmc_labels(index: pd.DataFrame, features: np.ndarray, config: TmcConfig) -> 
     rng = np.random.default_rng(config.association.seed)
     windows = association_windows(groups["rows"].tolist(), config.association.frames, rng)
     pooled = pooled_features(features, windows)
-    labels, clustering = associate(pooled, config.association, groups["camera"].to_numpy())
+    try:
+        labels, clustering = associate(pooled, config.association, groups["camera"].to_numpy())
+    except SettingError as error:
+        raise error.under("association.") from None
     table = groups[["camera", "track", "sub_track"]].assign(label=labels)
     table = table[table["label"] != DROPPED].reset_index(drop=True)
     return TmcLabels(sub_track, table, clustering)

@@ -61,21 +61,23 @@ class Sequence:
 # ------------------------------------------------------------------------------------------------ inputs
 
 
-def _gt_files(gt_path: Path) -> dict[str, tuple[Path, Path | None]]:
-    """name -> (gt file, seqinfo.ini or None)."""
+def _gt_files(gt_path: Path) -> tuple[dict[str, tuple[Path, Path | None]], dict[str, Path]]:
+    """name -> (gt file, seqinfo.ini or None), and name -> folder of the sequences without gt (a test split's
+    folders, or a tree being filled in)."""
     if gt_path.is_file():
         folder = gt_path.parent.parent if gt_path.parent.name == "gt" else gt_path.parent
         seqinfo = folder / "seqinfo.ini"
         name = folder.name if gt_path.parent.name == "gt" else gt_path.stem
-        return {name: (gt_path, seqinfo if seqinfo.is_file() else None)}
-    files = {}
+        return {name: (gt_path, seqinfo if seqinfo.is_file() else None)}, {}
+    files, without = {}, {}
     for name, folder in find_sequences(gt_path).items():
         gt_file = folder / "gt" / "gt.txt"
         if not gt_file.is_file():
-            raise InputError(folder, "sequence folder without gt/gt.txt")
+            without[name] = folder
+            continue
         seqinfo = folder / "seqinfo.ini"
         files[name] = (gt_file, seqinfo if seqinfo.is_file() else None)
-    return files
+    return files, without
 
 
 def _result_files(results_path: Path) -> dict[str, Path]:
@@ -99,13 +101,15 @@ def pair_inputs(
     gt_path, results_path = Path(gt_path), Path(results_path)
     if not gt_path.exists():
         raise InputError(gt_path, "no such file or folder")
-    gts = _gt_files(gt_path)
+    gts, without_gt = _gt_files(gt_path)
     results = _result_files(results_path)
     if gt_path.is_file() and results_path.is_file():
         (name, (gt_file, seqinfo)), result = next(iter(gts.items())), next(iter(results.values()))
         return {name: (gt_file, seqinfo, result)}, []
     warnings = []
     if seqs:
+        if no_gt := [s for s in seqs if s in without_gt]:
+            raise InputError(without_gt[no_gt[0]], "sequence folder without gt/gt.txt")
         unknown = [s for s in seqs if s not in gts]
         if unknown:
             raise InputError(gt_path, f"no ground truth for {unknown}; sequences here: {sorted(gts)}")
@@ -124,6 +128,8 @@ def pair_inputs(
             warnings.append(
                 f"{len(missing)} gt sequences have no result file and are not evaluated: {missing}"
             )
+        if without := sorted(without_gt):
+            warnings.append(f"{len(without)} sequence folders without gt/gt.txt are not evaluated: {without}")
     if extra := sorted(results.keys() - gts.keys()):
         warnings.append(f"{len(extra)} result files have no ground truth and are ignored: {extra}")
     return {n: (gts[n][0], gts[n][1], results[n]) for n in names}, warnings
@@ -178,6 +184,7 @@ def evaluate(
     for seq in tqdm(sequences, desc="mot-eval", unit="seq", disable=len(sequences) < 2):
         gt = occluded_as_distractors(seq.gt, config.min_visibility)
         scored = scored_boxes(gt, seq.result, preprocess=config.preprocess, iou=config.iou)
+        _check_unique_gt_ids(seq.gt_file, scored.gt)
         events[seq.name] = motmetrics_events(scored.gt, scored.result, iou=config.iou)
         rates, pairs = rfm_rsw.sequence_noise(gt, seq.result, iou=config.iou, min_frames=config.min_frames)
         noise_parts[seq.name] = (pairs, rates.tracklets, rates.gt_ids)
@@ -205,6 +212,14 @@ def evaluate(
     if config.hota:
         combined["hota"] = hota_metric.combine_hota(hotas).summary()
     return {"sequences": per_seq, COMBINED: combined}, rates_of
+
+
+def _check_unique_gt_ids(gt_file: Path, gt: pd.DataFrame) -> None:
+    """The gt boxes that are scored must give each id once per frame (TrackEval refuses the same)."""
+    duplicated = gt.duplicated(subset=["frame", "id"])
+    if duplicated.any():
+        frame, ident = (int(v) for v in gt.loc[duplicated, ["frame", "id"]].iloc[0])
+        raise InputError(gt_file, f"gt id {ident} occurs twice in frame {frame} among the boxes scored")
 
 
 def score_mot(

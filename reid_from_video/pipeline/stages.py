@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reid_from_video.core.errors import DegenerateLabelsError, MissingInput
+from reid_from_video.core.errors import DegenerateLabelsError, MissingInput, SettingError
 from reid_from_video.io.results import StageResult
 from reid_from_video.labels.config import HISTOGRAM, NETWORK
 from reid_from_video.models.config import IMAGENET, NO_WEIGHTS, ModelConfig
@@ -82,14 +82,17 @@ def _label(paths: Paths, out: Path, config: Any) -> StageResult:
 
     try:
         return run_label(_path(paths["store"]), out, config, model=paths["model"], gt=paths["gt"])
-    except DegenerateLabelsError as error:
+    except (DegenerateLabelsError, SettingError) as error:
         raise error.under("label.") from None
 
 
 def _train(paths: Paths, out: Path, config: Any) -> StageResult:
     from reid_from_video.train import run  # looked up at call time: tests replace run.run_train
 
-    result = run.run_train(_path(paths["data"]), out, config, labels=paths["labels"])
+    try:
+        result = run.run_train(_path(paths["data"]), out, config, labels=paths["labels"])
+    except SettingError as error:
+        raise error.under("train.") from None
     if result is None:
         raise RuntimeError("rfv run trains in one process: run torchrun with rfv train")
     return result

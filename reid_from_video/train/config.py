@@ -57,6 +57,11 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.p < 1 or self.k < 1:
             raise ValueError(f"p and k must be >= 1, got {self.p}, {self.k}")
+        if self.p * self.k < 2:
+            raise ValueError(
+                f"p={self.p}, k={self.k} make batches of one image, and batch norm needs two or more: "
+                "raise p or k"
+            )
         if self.iters < 0 or self.cameras_per_batch < 0 or self.workers < 0 or self.min_frames < 1:
             raise ValueError("iters, cameras_per_batch, workers must be >= 0 and min_frames >= 1")
 

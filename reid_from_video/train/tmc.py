@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from reid_from_video.core.errors import ConfigError
+from reid_from_video.core.errors import ConfigError, SettingError
 from reid_from_video.labels.quality import cross_camera_share, label_scores
 from reid_from_video.labels.tmc import associate, association_windows, pooled_features
 from reid_from_video.losses.identity import CrossEntropyLabelSmooth
@@ -118,7 +118,10 @@ class TmcMethod:
             unit_labels = self.given
             summary["source"] = "given"
         else:
-            unit_labels, clustering = associate(pooled, association, self.unit_cameras)
+            try:
+                unit_labels, clustering = associate(pooled, association, self.unit_cameras)
+            except SettingError as error:
+                raise error.under("tmc.association.") from None
             summary.update(eps=float(clustering.eps), seconds=float(clustering.seconds))
             summary["source"] = "associated"
             if unit_labels.max() < 1:
