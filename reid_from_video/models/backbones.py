@@ -42,6 +42,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from reid_from_video.core.checkpoint import unloadable
 from reid_from_video.core.errors import ConfigError, InputError
 from reid_from_video.models.config import BACKBONES, IMAGENET, NO_WEIGHTS, OSNET_WIDTHS
 from reid_from_video.models.osnet import osnet
@@ -176,7 +177,9 @@ def read_tensors_file(path: Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # unpickling, zip and I/O errors all mean: not a loadable state dict
-        raise InputError(path, f"cannot load as a state dict (torch.load, weights_only): {error}") from None
+        raise InputError(
+            path, f"cannot load as a state dict (torch.load, weights_only): {unloadable(path, error)}"
+        ) from None
 
 
 def state_dict_of(content: Any, path: Path) -> dict[str, torch.Tensor]:
