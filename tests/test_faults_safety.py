@@ -4,6 +4,7 @@ where rfv train's model.pt is expected is named with what it is."""
 
 from __future__ import annotations
 
+import datetime
 import io
 import os
 import pickle
@@ -118,6 +119,20 @@ def _variants(root: Path, marker: Path) -> dict[str, Path]:
         info.size = len(data)
         archive.addfile(info, io.BytesIO(data))
     files["legacy tar"] = old
+    # getattr, as checkpoints reach a module's forward, reading a private attribute or calling what it read.
+    model = "cultralytics.nn.tasks\nDetectionModel\n"
+    private = root / "private.pt"
+    private.write_bytes(
+        f"\x80\x02cbuiltins\ngetattr\n{model}X\x08\x00\x00\x00__init__\x86R.".encode("latin-1")
+    )
+    files["getattr of a private attribute"] = private
+    method = root / "method.pt"
+    method.write_bytes(
+        f"\x80\x02cbuiltins\ngetattr\n{model}X\x04\x00\x00\x00load\x86RX\x01\x00\x00\x00x\x85R.".encode(
+            "latin-1"
+        )
+    )
+    files["a method read with getattr, called"] = method
     return files
 
 
@@ -130,6 +145,8 @@ VARIANTS = [
     "pickle + zip polyglot",
     "zip with constants.pkl",
     "legacy tar",
+    "getattr of a private attribute",
+    "a method read with getattr, called",
 ]
 
 
@@ -212,11 +229,27 @@ def test_a_genuine_ultralytics_checkpoint_passes_the_check(genuine_yolo: Path) -
 
 
 @pytest.mark.fault("handled")
+def test_a_trained_style_checkpoint_passes_the_check(tmp_path: Path) -> None:
+    """What official checkpoints hold beyond an untrained model: a fused forward (getattr of a bound method),
+    a class's method, training arguments with paths and numpy scalars."""
+    from ultralytics import YOLO
+    from ultralytics.nn.modules.head import Detect
+
+    from reid_from_video.detect.weights import weights_problem
+
+    model = YOLO("yolov8n.yaml").model
+    model.model[-1].forward = model.model[-1].forward
+    args = {"project": Path("runs"), "lr": np.float64(0.01)}
+    torch.save({"model": model, "train_args": args, "method": Detect.forward}, tmp_path / "trained.pt")
+    assert weights_problem(tmp_path / "trained.pt") is None
+
+
+@pytest.mark.fault("handled")
 def test_trust_weights_hands_a_trusted_file_to_ultralytics(tmp_path: Path) -> None:
     """The opt-in skips the check: a harmless pickle beyond the allow-list reaches ultralytics, which
     rejects it as no model (refused without the opt-in)."""
     trusted = tmp_path / "trusted.pt"
-    torch.save({"model": {"note": Path("x")}}, trusted)  # pathlib: harmless, but not in a checkpoint
+    torch.save({"model": {"day": datetime.date(2026, 1, 1)}}, trusted)  # harmless, but not in a checkpoint
     config = DetectorConfig(backend="yolo", weights=str(trusted), device="cpu")
     assert detector_inputs(config)[0].problem.startswith("refused")
     trusting = DetectorConfig(backend="yolo", weights=str(trusted), device="cpu", trust_weights=True)

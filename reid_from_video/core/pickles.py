@@ -19,7 +19,7 @@ import io
 import pickle
 import tarfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +30,29 @@ ZIP_MAGIC = b"PK\x03\x04"  # torch.serialization._is_zipfile's test
 
 @dataclass(frozen=True)
 class PickledGlobal:
-    """A global a pickle imports (``module.name``) and whether the load would call it or create one."""
+    """A global a pickle imports (``module.name``) and whether the load would call it or create one.
+
+    A call of ``builtins.getattr`` (how a pickle reaches a method, e.g. a module's ``forward``) is recorded
+    once per attribute: ``of`` is the global it is read from (``module.name``, or ``module.name()`` for an
+    object the pickle created), ``attribute`` its name. A call of anything a call returned (a method read
+    with getattr, say) is recorded as the global ``module.name()``, called.
+    """
 
     module: str
     name: str
     called: bool = False
     created: bool = False
+    of: str = ""
+    attribute: str = ""
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.module}.{self.name}"
 
     def __str__(self) -> str:
         uses = [use for use, done in (("called", self.called), ("created", self.created)) if done]
-        return f"{self.module}.{self.name}" + (f" ({', '.join(uses)})" if uses else "")
+        read = f"({self.of}, {self.attribute!r})" if self.of else ""
+        return f"{self.full_name}{read}" + (f" ({', '.join(uses)})" if uses else "")
 
 
 def pickled_globals(path: str | Path) -> list[PickledGlobal]:
@@ -89,13 +102,11 @@ def _run(data: bytes, stream: bool) -> list[PickledGlobal]:
 
 
 def _merged(found: list[PickledGlobal]) -> list[PickledGlobal]:
-    merged: dict[tuple[str, str], PickledGlobal] = {}
+    merged: dict[tuple[str, str, str, str], PickledGlobal] = {}
     for item in found:
-        key = (item.module, item.name)
+        key = (item.module, item.name, item.of, item.attribute)
         old = merged.get(key, item)
-        merged[key] = PickledGlobal(
-            item.module, item.name, old.called or item.called, old.created or item.created
-        )
+        merged[key] = replace(item, called=old.called or item.called, created=old.created or item.created)
     return list(merged.values())
 
 
@@ -106,9 +117,25 @@ class _Recorder:
     def note(self, module: str, name: str, called: bool = False, created: bool = False) -> None:
         self.seen.append(PickledGlobal(module, name, called, created))
 
+    def note_getattr(self, module: str, name: str, args: tuple[Any, ...]) -> None:
+        target, attribute = (args + ("", ""))[:2]
+        if isinstance(target, _StubType):
+            of = f"{target._module}.{target._name}"
+        elif isinstance(target, _Stub):
+            of = f"{type(target)._module}.{type(target)._name}()"
+        else:  # an object built by the pickle's own opcodes (a dict, a string)
+            of = f"<{type(target).__name__}>"
+        self.seen.append(PickledGlobal(module, name, called=True, of=of, attribute=str(attribute)))
+
 
 class _Stub:
-    """An instance a stub class stands for: takes any state and any items."""
+    """An instance a stub class stands for: takes any state and any items; calling it (a method read with
+    getattr, say) is recorded as a call of what it came from."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        cls = type(self)
+        cls._recorder.note(cls._module, f"{cls._name}()", called=True)
+        return object.__new__(cls)
 
     def __setstate__(self, state: Any) -> None:
         pass
@@ -130,7 +157,10 @@ class _StubType(type):
     """The class of each stub: calling it (REDUCE, INST, OBJ) is recorded as a call."""
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        cls._recorder.note(cls._module, cls._name, called=True)
+        if (cls._module, cls._name) == ("builtins", "getattr"):
+            cls._recorder.note_getattr(cls._module, cls._name, args)
+        else:
+            cls._recorder.note(cls._module, cls._name, called=True)
         return object.__new__(cls)
 
 
