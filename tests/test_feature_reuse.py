@@ -14,6 +14,7 @@ import onnx
 import pytest
 from test_export import make_checkpoint
 from test_io_store import gradient_image
+from test_osnet import export_folded, trained_like
 
 from reid_from_video.cli import main
 from reid_from_video.core.config import load_config
@@ -240,3 +241,20 @@ def test_the_start_network_embeds_the_crops(
         report = run_label(tracked, tmp_path / "labels", _config(*network), model="network")
     assert report.features == "embedded (model.pt)"
     assert any("is not a model file rfv track ran" in r.getMessage() for r in caplog.records)
+
+
+def test_the_start_network_of_an_onnx_osnet_reuses_the_features_of_that_file(
+    small_world: Path, tmp_path: Path
+) -> None:
+    """Adapting OSNet (``model.init`` = the tracker's ONNX file): the first labels' features are the ones
+    rfv track stored, since the network computes what the file computes; another init file embeds."""
+    onnx_file = export_folded(trained_like("osnet_x0_25"), tmp_path / "osnet_x0_25.onnx")
+    embedder = ["embedder.backend=onnx", f"embedder.weights={onnx_file}", "embedder.device=cpu"]
+    store = _track(small_world, tmp_path / "store", *embedder)
+    network = [f"model.init={onnx_file}"]
+    report = run_label(store, tmp_path / "labels", _config(*network), model="network")
+    assert report.features == "stored by rfv track (osnet_x0_25.onnx)"
+    (tmp_path / "other").mkdir()
+    other = export_folded(trained_like("osnet_x0_25", seed=1), tmp_path / "other" / "osnet_x0_25.onnx")
+    report = run_label(store, tmp_path / "labels2", _config(f"model.init={other}"), model="network")
+    assert report.features == "embedded (osnet_x0_25.onnx)"

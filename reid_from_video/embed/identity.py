@@ -15,6 +15,7 @@ from reid_from_video.core.fingerprint import file_sha256
 
 if TYPE_CHECKING:
     from reid_from_video.embed.runtime import ReidModel
+    from reid_from_video.models.config import ModelConfig
 
 Identity = dict[str, Any]
 
@@ -30,4 +31,26 @@ def model_identity(model: ReidModel) -> Identity:
         "mean": [float(v) for v in card.mean],
         "std": [float(v) for v in card.std],
         "colour": card.colour,
+    }
+
+
+def start_network_identity(config: ModelConfig) -> Identity | None:
+    """The identity of the network training starts from (``rfv label --model network``) when it computes
+    what a model file computes: an ONNX OSNet ``init`` file with nothing added after its feature
+    (``embedding_dim`` 0; the new BN-neck is the identity up to scale before training, and features are
+    unit rows). The loaded network matches onnxruntime on the same crops to cosine >= 0.9999
+    (tests/test_osnet.py), so the tracker's features of that file are the network's. None otherwise."""
+    from pathlib import Path
+
+    init = Path(config.init) if config.init else None
+    if init is None or init.suffix.lower() != ".onnx" or config.embedding_dim or not init.is_file():
+        return None
+    return {
+        "kind": "model",
+        "file": init.name,
+        "sha256": file_sha256(init),
+        "input_size": [int(v) for v in config.input_size],
+        "mean": [float(v) for v in config.mean],
+        "std": [float(v) for v in config.std],
+        "colour": config.colour,
     }

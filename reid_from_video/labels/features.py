@@ -64,16 +64,18 @@ def model_embedder(model: str | Path, config: LabelConfig) -> CropEmbedder:
             2 * histogram.bins**3,
             "colour histograms are always computed from the crops",
         )
+    from reid_from_video.embed.identity import model_identity, start_network_identity
+
     if str(model) == NETWORK:
         network = _start_network(config)
         return CropEmbedder(
             lambda crops: network.embed(crops, batch_size=config.batch_size),
             str(network.path),
-            None,
+            start_network_identity(config.model),
             network.card.feature_dim,
-            "the network of model.* (built as training starts from it) is not a model file rfv track ran",
+            "the network of model.* (built as training starts from it) is not a model file rfv track ran (it "
+            "is one only as an ONNX model.init with model.embedding_dim 0)",
         )
-    from reid_from_video.embed.identity import model_identity
     from reid_from_video.embed.runtime import ReidModel
 
     loaded = ReidModel.load(model, config.device)
