@@ -101,6 +101,11 @@ def _variants(root: Path, marker: Path) -> dict[str, Path]:
     raw = root / "raw.pt"
     raw.write_bytes(f"cposix\nsystem\n(S'touch {marker}'\ntR.".encode())
     files["protocol 0 pickle"] = raw
+    # torch's legacy stream: the magic number, protocol and system pickles, then the payload.
+    legacy = root / "legacy.pt"
+    header = [pickle.dumps(v, 2) for v in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True})]
+    legacy.write_bytes(b"".join(header) + pickle.dumps(_Subprocess(marker), 2))
+    files["legacy pickle stream"] = legacy
     # A payload pickle with a genuine-looking zip appended (Python's zipfile finds the zip, torch does not).
     polyglot = root / "polyglot.pt"
     polyglot.write_bytes(pickle.dumps(_Exec(marker)) + files["os.system"].read_bytes())
@@ -142,6 +147,7 @@ VARIANTS = [
     "subprocess",
     "ultralytics YOLO called",
     "protocol 0 pickle",
+    "legacy pickle stream",
     "pickle + zip polyglot",
     "zip with constants.pkl",
     "legacy tar",

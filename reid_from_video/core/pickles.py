@@ -21,7 +21,7 @@ import tarfile
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from reid_from_video.core.errors import InputError
 
@@ -67,7 +67,8 @@ def pickled_globals(path: str | Path) -> list[PickledGlobal]:
             return _zip_globals(path)
         if tarfile.is_tarfile(path):
             raise InputError(path, "a tar archive (torch's oldest format): its pickles cannot be inspected")
-        return _run(path.read_bytes(), stream=True)
+        with path.open("rb") as handle:
+            return _run(handle, stream=True)
     except OSError as error:
         raise InputError(path, f"cannot read: {error.strerror or error}") from None
 
@@ -76,29 +77,38 @@ def _zip_globals(path: Path) -> list[PickledGlobal]:
     try:
         with zipfile.ZipFile(path) as archive:
             # Every member by its entry (not by name, which may repeat), as any reader might pick either.
-            members = [archive.read(info) for info in archive.infolist() if info.filename.endswith(".pkl")]
+            pickles = [info for info in archive.infolist() if info.filename.endswith(".pkl")]
+            if any(info.compress_type != zipfile.ZIP_STORED for info in pickles):
+                raise InputError(path, "a zip archive with compressed pickles: not a file torch.save wrote")
+            found: list[PickledGlobal] = []
+            for info in pickles:
+                with archive.open(info) as member:
+                    found.extend(_run(io.BytesIO(member.read()), stream=False))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError) as error:
         raise InputError(path, f"a zip archive that cannot be inspected: {error}") from None
-    found: list[PickledGlobal] = []
-    for data in members:
-        found.extend(_run(data, stream=False))
     return _merged(found)
 
 
-def _run(data: bytes, stream: bool) -> list[PickledGlobal]:
-    """The globals of the pickle in ``data`` (``stream``: of every consecutive pickle, as torch's legacy
+def _run(source: BinaryIO, stream: bool) -> list[PickledGlobal]:
+    """The globals of the pickle in ``source`` (``stream``: of every consecutive pickle, as torch's legacy
     format holds several). A malformed pickle ends the run where a real load would fail too."""
     recorder = _Recorder()
-    source = io.BytesIO(data)
-    while source.tell() < len(data):
+    while not _at_end(source):
         start = source.tell()
         try:
             _StubUnpickler(source, recorder).load()
-        except Exception:  # noqa: BLE001 - a malformed pickle: a real load stops here, so does the run
+        except Exception:  # a malformed pickle (or no pickle): a real load stops here, so does the run
             break
         if not stream or source.tell() == start:
             break
     return _merged(recorder.seen)
+
+
+def _at_end(source: BinaryIO) -> bool:
+    here = source.tell()
+    end = source.seek(0, io.SEEK_END)
+    source.seek(here)
+    return here >= end
 
 
 def _merged(found: list[PickledGlobal]) -> list[PickledGlobal]:
@@ -165,7 +175,7 @@ class _StubType(type):
 
 
 class _StubUnpickler(pickle.Unpickler):
-    def __init__(self, source: io.BytesIO, recorder: _Recorder):
+    def __init__(self, source: BinaryIO, recorder: _Recorder):
         super().__init__(source)
         self._recorder = recorder
 
