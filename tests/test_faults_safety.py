@@ -138,6 +138,13 @@ def _variants(root: Path, marker: Path) -> dict[str, Path]:
         )
     )
     files["a method read with getattr, called"] = method
+    # A model definition: ultralytics eval()s its activation while it builds the network.
+    definition = root / "evil.yaml"
+    definition.write_text(
+        f"nc: 80\nactivation: __import__('os').system('touch {marker}') or nn.SiLU()\n"
+        "backbone:\n  - [-1, 1, Conv, [16, 3, 2]]\nhead:\n  - [-1, 1, Classify, [80]]\n"
+    )
+    files["model yaml with code"] = definition
     return files
 
 
@@ -153,6 +160,7 @@ VARIANTS = [
     "legacy tar",
     "getattr of a private attribute",
     "a method read with getattr, called",
+    "model yaml with code",
 ]
 
 

@@ -25,8 +25,8 @@ class DetectorConfig:
     weights: str = option(
         DEFAULT_YOLO,
         "yolo: an ultralytics model name (downloaded where a network exists) or a weights file (a .pt "
-        "whose pickle would import more than an ultralytics checkpoint needs is refused: see "
-        "trust_weights); yolox: an .onnx file such as yolox_nano.onnx",
+        "whose pickle would import more than an ultralytics checkpoint needs, or a model .yaml, is refused: "
+        "see trust_weights); yolox: an .onnx file such as yolox_nano.onnx",
     )
     trust_weights: bool = option(
         False,

@@ -8,7 +8,8 @@ would import (:mod:`reid_from_video.core.pickles`, which runs none of it) and re
 a plain ``weights_only=True`` load would refuse every genuine ultralytics file, since it allows no model
 classes. The allow-list follows ultralytics' own restricted loader (``ULTRALYTICS_SAFE_LOAD`` in
 ``ultralytics.nn.tasks``), which lists what its official checkpoints hold, with one rule stricter: a model
-class is never called. ``detector.trust_weights=true`` skips the check for a file the user trusts.
+class is never called. A model definition (``.yaml``) is refused too: ultralytics evaluates parts of it as
+Python. ``detector.trust_weights=true`` skips the check for a file the user trusts.
 """
 
 from __future__ import annotations
@@ -55,10 +56,17 @@ CALLED = {
 METHODS = {"forward", "forward_fuse"}
 ENUMS = {"torchvision.transforms.functional.InterpolationMode"}
 SHOWN = 5  # refused globals named in the message
+MODEL_DEFINITIONS = (".yaml", ".yml")  # what ultralytics builds a network from (parse_model: eval, globals())
 
 
 def weights_problem(path: str | Path) -> str | None:
     """None when ``path`` loads as an ultralytics checkpoint (or holds no pickle); else why it is refused."""
+    if Path(path).suffix.lower() in MODEL_DEFINITIONS:
+        return (
+            "refused: a model definition, not weights: ultralytics would build an untrained network from "
+            "it, running the names and expressions it holds as Python (its activation, its modules); give a "
+            "trained weights file (.pt)"
+        )
     try:
         found = pickled_globals(path)
     except InputError as error:
