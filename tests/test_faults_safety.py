@@ -291,6 +291,21 @@ def test_model_files_load_weights_only(tmp_path: Path, variant: str) -> None:
 
 
 @pytest.mark.fault("no_code_execution")
+def test_imagenet_weights_in_torchs_cache_load_weights_only(tmp_path: Path, monkeypatch) -> None:
+    """model.weights=imagenet reads torchvision's file from torch's hub cache, where a user may put it."""
+    from torchvision.models import get_weight
+
+    marker = tmp_path / "MARKER"
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    name = get_weight("ResNet18_Weights.IMAGENET1K_V1").url.rsplit("/", 1)[-1]
+    cached = _evil_pt(tmp_path / "hub" / "checkpoints" / name, marker)
+    with pytest.raises(InputError, match="posix.system") as caught:
+        build_backbone("resnet18", "imagenet")
+    assert str(cached) in str(caught.value) and "weights_only" not in str(caught.value)
+    assert not marker.exists()
+
+
+@pytest.mark.fault("no_code_execution")
 def test_export_refuses_a_malicious_model_file(tmp_path: Path, capsys) -> None:
     marker = tmp_path / "MARKER"
     evil = _evil_pt(tmp_path / "model.pt", marker, _Subprocess)

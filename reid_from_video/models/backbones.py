@@ -33,6 +33,7 @@ Weights (``weights``):
 
 from __future__ import annotations
 
+import pickle
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -154,7 +155,12 @@ def fetch_imagenet(weights_name: str) -> dict[str, torch.Tensor]:
 
     weights = get_weight(weights_name)
     try:
-        return weights.get_state_dict(progress=False, check_hash=True)
+        # weights_only: a file already in the cache is loaded as it is (the hash is checked on download only)
+        return weights.get_state_dict(progress=False, check_hash=True, weights_only=True)
+    except pickle.UnpicklingError as error:  # a file in the cache that is not torchvision's
+        cached = Path(torch.hub.get_dir()) / "checkpoints" / weights.url.rsplit("/", 1)[-1]
+        problem = f"in torch's hub cache for weights=imagenet, but {unloadable(cached, error)}"
+        raise InputError(cached, problem) from None
     except Exception as error:  # URLError, OSError, a hash mismatch, ...: all mean "give a path"
         filename = weights.url.rsplit("/", 1)[-1]
         raise ConfigError(
