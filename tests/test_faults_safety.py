@@ -481,6 +481,23 @@ def test_export_refuses_a_model_with_nan_weights(nan_model_pt: Path, tmp_path: P
 
 
 @pytest.mark.fault("no_silent_wrong")
+def test_training_does_not_start_from_nan_weights(nan_model_pt: Path, tmp_path: Path) -> None:
+    """model.init (an rfv model.pt) and a backbone state dict with NaN are refused, naming the file."""
+    from reid_from_video.models.config import ModelConfig
+    from reid_from_video.models.reid_net import build_model
+
+    config = ModelConfig(backbone="tiny", weights="none", init=str(nan_model_pt), input_size=(64, 32))
+    with pytest.raises(InputError, match="NaN or infinite") as caught:
+        build_model(config, num_classes=[3])
+    assert str(nan_model_pt) in str(caught.value)
+    state = {k: v for k, v in torch.load(nan_model_pt, weights_only=True)["state_dict"].items()}
+    backbone = {k.removeprefix("backbone."): v for k, v in state.items() if k.startswith("backbone.")}
+    torch.save(backbone, tmp_path / "backbone.pth")
+    with pytest.raises(InputError, match=r"backbone\.pth: weights hold NaN"):
+        build_backbone("tiny", str(tmp_path / "backbone.pth"))
+
+
+@pytest.mark.fault("no_silent_wrong")
 def test_tracking_refuses_nan_appearance_features(small_world: Path, tmp_path: Path, capsys) -> None:
     """The issue's case: NaN features doubled the track count; now the first camera fails, naming the
     model."""

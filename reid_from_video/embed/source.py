@@ -55,6 +55,7 @@ def read_source(path: str | Path) -> Source:
     not one (a TorchScript file, a bare state dict, a pickle that needs more than weights_only allows)."""
     from reid_from_video.core import checkpoint
     from reid_from_video.core.checkpoint import EXPECTED
+    from reid_from_video.models.backbones import require_finite
     from reid_from_video.models.reid_net import model_from_state
 
     path = Path(path)
@@ -70,10 +71,7 @@ def read_source(path: str | Path) -> Source:
         )
     content = checkpoint.load(path)  # weights_only=True; InputError naming the file when not a checkpoint
     state = _state_dict(path, content)
-    broken = [name for name, value in state.items() if _floating(value) and not bool(value.isfinite().all())]
-    if broken:  # a run that diverged: its features would be NaN
-        problem = f"weights hold NaN or infinite values ({len(broken)} tensors, e.g. {broken[0]})"
-        raise InputError(path, problem)
+    require_finite(state, path)
     try:
         model = model_from_state(content["model"], state, classifier=False)
     except (ConfigError, RuntimeError, ValueError, KeyError, TypeError) as error:  # bad config, keys, shapes
@@ -95,10 +93,6 @@ def _state_dict(path: Path, content: dict[str, Any]) -> dict[str, Any]:
             if name in modules:
                 return modules[name]
     raise InputError(path, "a checkpoint without a state dict (no 'state_dict', no 'modules' net)")
-
-
-def _floating(value: Any) -> bool:
-    return callable(getattr(value, "is_floating_point", None)) and value.is_floating_point()
 
 
 def _train_report(path: Path) -> dict[str, Any] | None:

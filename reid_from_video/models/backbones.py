@@ -198,6 +198,20 @@ def state_dict_of(content: Any, path: Path) -> dict[str, torch.Tensor]:
     return {key.removeprefix("module."): value for key, value in content.items()}
 
 
+def require_finite(state: Mapping[str, Any], source: str | Path) -> None:
+    """One :class:`InputError` naming ``source`` when a floating tensor of ``state`` holds NaN or infinity
+    (a run that diverged): a network built from it gives NaN features."""
+    broken = [
+        name
+        for name, value in state.items()
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(value.isfinite().all())
+    ]
+    if broken:
+        raise InputError(
+            source, f"weights hold NaN or infinite values ({len(broken)} tensors, e.g. {broken[0]})"
+        )
+
+
 def load_matching_state(
     module: nn.Module,
     state: Mapping[str, Any],
@@ -210,6 +224,7 @@ def load_matching_state(
     allows it). Else one :class:`InputError` naming ``source`` with the missing, unexpected and mis-shaped
     keys."""
     state = {k: v for k, v in state.items() if not (ignored_prefixes and k.startswith(ignored_prefixes))}
+    require_finite(state, source)
     expected = module.state_dict()
     missing = sorted(k for k in expected.keys() - state.keys() if not k.endswith("num_batches_tracked"))
     unexpected = sorted(state.keys() - expected.keys())
