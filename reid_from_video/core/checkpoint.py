@@ -59,7 +59,7 @@ def unloadable(path: Path, error: Exception) -> str:
     except InputError as inspect_error:
         return inspect_error.problem
     allowed = _get_allowed_globals()
-    refused = [str(item) for item in found if f"{item.module}.{item.name}" not in allowed]
+    refused = [str(item) for item in found if item.full_name not in allowed]
     if refused:
         named = ", ".join(refused[:5]) + (" ..." if len(refused) > 5 else "")
         return f"its pickle imports {named}: more than tensors and plain values (not loaded: nothing ran)"
@@ -74,7 +74,7 @@ def _is_onnx(path: Path) -> bool:
 
     try:
         return len(onnx.load(str(path), load_external_data=False).graph.node) > 0
-    except Exception:  # noqa: BLE001 - protobuf decode errors of every kind: not an ONNX file
+    except Exception:  # protobuf decode errors of every kind: not an ONNX file
         return False
 
 
