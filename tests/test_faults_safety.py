@@ -330,7 +330,10 @@ def test_tracker_embedder_refuses_a_malicious_model_file(small_world: Path, tmp_
         "progress=false",
     ]
     code = main([*args, *HALF_SIZE, "embedder.backend=torch", f"embedder.weights={evil}"])
-    clear_error(code, capsys.readouterr().err, evil, "builtins.exec")
+    err = capsys.readouterr().err
+    clear_error(code, err, evil, "builtins.exec", "embedder.weights")
+    assert "nothing was run" in err  # told by the up-front check, before any stage
+    assert not (tmp_path / "O").exists()
     assert not marker.exists()
 
 

@@ -48,25 +48,34 @@ def load(path: Path) -> dict[str, Any]:
 def unloadable(path: Path, error: Exception) -> str:
     """What the file is that ``torch.load(weights_only=True)`` failed on with ``error``, in words (torch's
     own message advises ``weights_only=False``, which would run the file's code)."""
-    from torch._weights_only_unpickler import _get_allowed_globals
-
-    from reid_from_video.core.pickles import pickled_globals
-
     if path.suffix.lower() == ".onnx" or _is_onnx(path):
         return "it is an ONNX model (exported already), not a PyTorch file"
-    try:
-        found = pickled_globals(path)
-    except InputError as inspect_error:
-        return inspect_error.problem
-    allowed = _get_allowed_globals()
-    refused = [str(item) for item in found if item.full_name not in allowed]
-    if refused:
-        named = ", ".join(refused[:5]) + (" ..." if len(refused) > 5 else "")
-        return f"its pickle imports {named}: more than tensors and plain values (not loaded: nothing ran)"
+    problem = pickle_problem(path)
+    if problem is not None:
+        return problem
     with path.open("rb") as handle:
         zipped = handle.read(4) == b"PK\x03\x04"
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return f"a damaged PyTorch file ({first})" if zipped else "not a file that torch.save wrote"
+
+
+def pickle_problem(path: Path) -> str | None:
+    """Why ``torch.load(weights_only=True)`` refuses ``path`` for what its pickle imports, found without
+    loading it; None when it imports only tensors and plain values (or is no pickle)."""
+    from torch._weights_only_unpickler import _get_allowed_globals
+
+    from reid_from_video.core.pickles import pickled_globals
+
+    try:
+        found = pickled_globals(path)
+    except InputError as error:
+        return error.problem
+    allowed = _get_allowed_globals()
+    refused = [str(item) for item in found if item.full_name not in allowed]
+    if not refused:
+        return None
+    named = ", ".join(refused[:5]) + (" ..." if len(refused) > 5 else "")
+    return f"its pickle imports {named}: more than tensors and plain values (not loaded: nothing ran)"
 
 
 def _is_onnx(path: Path) -> bool:
