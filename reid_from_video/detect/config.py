@@ -24,8 +24,14 @@ class DetectorConfig:
     )
     weights: str = option(
         DEFAULT_YOLO,
-        "yolo: an ultralytics model name (downloaded where a network exists) or a weights file (ultralytics "
-        "unpickles it: only files you trust); yolox: an .onnx file such as yolox_nano.onnx",
+        "yolo: an ultralytics model name (downloaded where a network exists) or a weights file (a .pt "
+        "whose pickle would import more than an ultralytics checkpoint needs, or a model .yaml, is refused: "
+        "see trust_weights); yolox: an .onnx file such as yolox_nano.onnx",
+    )
+    trust_weights: bool = option(
+        False,
+        "yolo: load the weights file without checking its pickle (ultralytics unpickles .pt files, which can "
+        "run code): only for a file you trust",
     )
     source: str = option(
         "{path}/det/det.txt",

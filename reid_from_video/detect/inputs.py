@@ -15,6 +15,7 @@ from reid_from_video.core.errors import MissingInput
 from reid_from_video.core.inputs import missing_file, reachable
 from reid_from_video.detect.config import DEFAULT_YOLO, DetectorConfig
 from reid_from_video.detect.family import with_onnx_backend
+from reid_from_video.detect.weights import weights_problem
 
 YOLOX_ONNX = "https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0/yolox_nano.onnx"
 
@@ -30,6 +31,19 @@ def ultralytics_source(name: str) -> tuple[list[Path], str | None]:
         return places, None
     release = inspect.signature(attempt_download_asset).parameters["release"].default
     return places, f"https://github.com/{GITHUB_ASSETS_REPO}/releases/download/{release}/{name}"
+
+
+def unsafe_weights(config: DetectorConfig, path: Path, prefix: str = "") -> list[MissingInput]:
+    """``path`` (the file ultralytics would load for ``detector.weights``) as a refused input when its pickle
+    would import more than an ultralytics checkpoint needs, unless ``detector.trust_weights``."""
+    problem = None if config.trust_weights else weights_problem(path)
+    if problem is None:
+        return []
+    key = f"{prefix}detector.weights"
+    remedy = (
+        f"Give weights from a source you know; if you trust this file: {prefix}detector.trust_weights=true"
+    )
+    return [MissingInput(key, str(path), problem, remedy)]
 
 
 def detector_inputs(config: DetectorConfig, prefix: str = "") -> list[MissingInput]:
@@ -49,12 +63,13 @@ def detector_inputs(config: DetectorConfig, prefix: str = "") -> list[MissingInp
     weights = config.weights
     file_remedy = f"Give a weights file: {key}=PATH/{Path(weights).name or DEFAULT_YOLO}, {yolox}"
     if Path(weights).is_file():
-        return []
+        return unsafe_weights(config, Path(weights), prefix)
     if not weights or "/" in weights or "\\" in weights:  # a path, not a name ultralytics could download
         return missing_file(key, weights, file_remedy)
     places, url = ultralytics_source(weights)
-    if any(place.is_file() for place in places):
-        return []
+    for place in places:
+        if place.is_file():
+            return unsafe_weights(config, place, prefix)
     if url is None:
         problem = f"neither a file nor a model name that ultralytics downloads (e.g. {DEFAULT_YOLO})"
         return [MissingInput(key, weights, problem, file_remedy)]

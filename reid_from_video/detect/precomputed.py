@@ -18,7 +18,7 @@ def load_detection_rows(path: Path) -> np.ndarray:
         raise InputError(path, "detection file not found")
     if path.suffix == ".npy":
         try:
-            rows = np.load(path)
+            rows = np.load(path, allow_pickle=False)  # an object array would be unpickled
         except (OSError, ValueError) as error:
             raise InputError(path, f"cannot read the .npy file: {error}") from None
         if rows.ndim != 2 or rows.shape[1] < 7:

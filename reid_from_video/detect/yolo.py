@@ -10,6 +10,8 @@ from reid_from_video.core.device import resolve_device
 from reid_from_video.core.errors import InputError
 from reid_from_video.detect.base import Detections, filter_detections
 from reid_from_video.detect.config import DetectorConfig
+from reid_from_video.detect.inputs import ultralytics_source
+from reid_from_video.detect.weights import weights_problem
 
 PERSON = 0  # COCO class id
 
@@ -27,6 +29,11 @@ class UltralyticsDetector:
         if not Path(weights).is_file() and ("/" in weights or "\\" in weights):
             # A path (not a bare model name that ultralytics could download) that does not exist.
             raise InputError(weights, "ultralytics weights file not found (detector.weights)")
+        if not config.trust_weights:  # never hand ultralytics a pickle that would run code
+            for place in ultralytics_source(weights)[0]:  # the files ultralytics would load for the name
+                problem = weights_problem(place) if place.is_file() else None
+                if problem is not None:
+                    raise InputError(place, f"{problem}; if you trust this file: detector.trust_weights=true")
         try:
             self.model = YOLO(weights)
         except Exception as error:  # download failures surface as assorted exception types

@@ -26,6 +26,8 @@ class PrecomputedEmbedder:
         if self.file.rows.shape[1] <= 7:
             raise InputError(path, "no feature columns after the 7 detection columns")
         self.path = path
+        if not np.isfinite(self.file.rows[:, 7:]).all():
+            raise InputError(path, "features hold NaN or infinite values")
         self._features = normalize_rows(self.file.rows[:, 7:])
 
     def embed(self, image: np.ndarray | None, boxes: np.ndarray, index: int) -> np.ndarray:

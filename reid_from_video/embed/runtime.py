@@ -136,15 +136,39 @@ class ReidModel:
             chunk = self.preprocess(crops[start : start + step])
             if self._fixed_batch and len(chunk) < self._fixed_batch:  # a fixed-batch model: pad the last one
                 pad = np.zeros((self._fixed_batch - len(chunk), *chunk.shape[1:]), np.float32)
-                rows.append(self._run(np.concatenate([chunk, pad]))[: len(chunk)])
+                out = self._checked(self._run(np.concatenate([chunk, pad])), self._fixed_batch)
+                rows.append(out[: len(chunk)])
             else:
-                rows.append(self._run(chunk))
-        features = np.concatenate(rows).reshape(len(crops), -1)
+                rows.append(self._checked(self._run(chunk), len(chunk)))
+        features = np.concatenate(rows)
         if self.card.feature_dim and features.shape[1] != self.card.feature_dim:
             raise InputError(
                 self.path, f"gives {features.shape[1]}-d features; its card says {self.card.feature_dim}"
             )
         return normalize_rows(features).astype(np.float32)
+
+    def _checked(self, out: np.ndarray, count: int) -> np.ndarray:
+        """The model's output for ``count`` crops as ``count x D`` features; an :class:`InputError` naming
+        the model file when it is not one finite feature row per crop (every embedder runs through here)."""
+        out = np.asarray(out)
+        if out.ndim > 2 and all(size == 1 for size in out.shape[2:]):
+            out = out.reshape(out.shape[:2])  # N x D x 1 x 1: a pooled map, one feature per crop
+        if out.ndim != 2 or out.shape[0] != count:
+            raise InputError(
+                self.path,
+                f"gives outputs of shape {list(out.shape)} for {count} crops; expected {count} x D features, "
+                "one row per crop (a feature map, not a re-ID embedding?)",
+            )
+        if not np.issubdtype(out.dtype, np.floating):
+            raise InputError(self.path, f"gives {out.dtype} outputs; expected float features")
+        bad = int((~np.isfinite(out)).any(axis=1).sum())
+        if bad:
+            raise InputError(
+                self.path,
+                f"gives NaN or infinite features for {bad} of {count} crops: its weights or graph are "
+                "broken (a model that diverged in training?)",
+            )
+        return out
 
 
 def _load_onnx(path: Path, card: ModelCard | None, device: str, threads: int | None = None) -> ReidModel:

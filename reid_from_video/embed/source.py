@@ -54,15 +54,24 @@ def read_source(path: str | Path) -> Source:
     """The network of a ``model.pt`` / ``checkpoint.pt``; one :class:`InputError` naming the file when it is
     not one (a TorchScript file, a bare state dict, a pickle that needs more than weights_only allows)."""
     from reid_from_video.core import checkpoint
+    from reid_from_video.core.checkpoint import EXPECTED
+    from reid_from_video.models.backbones import require_finite
     from reid_from_video.models.reid_net import model_from_state
 
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "checkpoint file not found")
     if is_torchscript(path):
-        raise InputError(path, "a TorchScript model, not a checkpoint: it is exported already")
+        raise InputError(
+            path, f"a TorchScript model, not a checkpoint: it is exported already; expected {EXPECTED}"
+        )
+    if path.suffix.lower() == ".onnx":
+        raise InputError(
+            path, f"an ONNX model, not a checkpoint: it is exported already; expected {EXPECTED}"
+        )
     content = checkpoint.load(path)  # weights_only=True; InputError naming the file when not a checkpoint
     state = _state_dict(path, content)
+    require_finite(state, path)
     try:
         model = model_from_state(content["model"], state, classifier=False)
     except (ConfigError, RuntimeError, ValueError, KeyError, TypeError) as error:  # bad config, keys, shapes

@@ -33,6 +33,7 @@ Weights (``weights``):
 
 from __future__ import annotations
 
+import pickle
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -42,6 +43,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from reid_from_video.core.checkpoint import unloadable
 from reid_from_video.core.errors import ConfigError, InputError
 from reid_from_video.models.config import BACKBONES, IMAGENET, NO_WEIGHTS, OSNET_WIDTHS
 from reid_from_video.models.osnet import osnet
@@ -153,7 +155,12 @@ def fetch_imagenet(weights_name: str) -> dict[str, torch.Tensor]:
 
     weights = get_weight(weights_name)
     try:
-        return weights.get_state_dict(progress=False, check_hash=True)
+        # weights_only: a file already in the cache is loaded as it is (the hash is checked on download only)
+        return weights.get_state_dict(progress=False, check_hash=True, weights_only=True)
+    except pickle.UnpicklingError as error:  # a file in the cache that is not torchvision's
+        cached = Path(torch.hub.get_dir()) / "checkpoints" / weights.url.rsplit("/", 1)[-1]
+        problem = f"in torch's hub cache for weights=imagenet, but {unloadable(cached, error)}"
+        raise InputError(cached, problem) from None
     except Exception as error:  # URLError, OSError, a hash mismatch, ...: all mean "give a path"
         filename = weights.url.rsplit("/", 1)[-1]
         raise ConfigError(
@@ -176,7 +183,9 @@ def read_tensors_file(path: Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # unpickling, zip and I/O errors all mean: not a loadable state dict
-        raise InputError(path, f"cannot load as a state dict (torch.load, weights_only): {error}") from None
+        raise InputError(
+            path, f"cannot load as a state dict (torch.load, weights_only): {unloadable(path, error)}"
+        ) from None
 
 
 def state_dict_of(content: Any, path: Path) -> dict[str, torch.Tensor]:
@@ -187,6 +196,20 @@ def state_dict_of(content: Any, path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(content, Mapping) or not all(isinstance(v, torch.Tensor) for v in content.values()):
         raise InputError(path, "not a state dict: expected a mapping of parameter names to tensors")
     return {key.removeprefix("module."): value for key, value in content.items()}
+
+
+def require_finite(state: Mapping[str, Any], source: str | Path) -> None:
+    """One :class:`InputError` naming ``source`` when a floating tensor of ``state`` holds NaN or infinity
+    (a run that diverged): a network built from it gives NaN features."""
+    broken = [
+        name
+        for name, value in state.items()
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(value.isfinite().all())
+    ]
+    if broken:
+        raise InputError(
+            source, f"weights hold NaN or infinite values ({len(broken)} tensors, e.g. {broken[0]})"
+        )
 
 
 def load_matching_state(
@@ -201,6 +224,7 @@ def load_matching_state(
     allows it). Else one :class:`InputError` naming ``source`` with the missing, unexpected and mis-shaped
     keys."""
     state = {k: v for k, v in state.items() if not (ignored_prefixes and k.startswith(ignored_prefixes))}
+    require_finite(state, source)
     expected = module.state_dict()
     missing = sorted(k for k in expected.keys() - state.keys() if not k.endswith("num_batches_tracked"))
     unexpected = sorted(state.keys() - expected.keys())
