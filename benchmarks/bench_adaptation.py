@@ -22,7 +22,7 @@ Scales:
 * ``full``: 40 epochs of 40 iterations at 256 x 128 (the demo's iterations, the paper's input size): GPU
   work; on the 2-core CPU box one OSNet training run takes the better part of an hour.
 * ``cpu``: the same worlds, held-out set and input size, 5 epochs of 40 iterations (200 optimiser steps,
-  12,800 images), 2 torch threads, evaluated once after training: about 1 h 30 min per seed on the shared
+  12,800 images), 2 torch threads, evaluated once after training: about 1 h 20 min per seed on the shared
   2-core box.
 * ``mini``: small worlds and one short epoch at 128 x 64, a check that the script works; its figures mean
   nothing.
