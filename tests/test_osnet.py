@@ -292,3 +292,12 @@ def test_a_folded_onnx_start_keeps_its_backbone_norms_in_eval_mode_while_trainin
     assert all(torch.equal(before[k], after[k]) for k in before)
     plain = build_model(ModelConfig(backbone="osnet_x0_25", weights="none"), 4).train()
     assert all(m.training for m in plain.backbone.modules() if isinstance(m, nn.BatchNorm2d))
+
+
+def test_a_run_that_did_not_score_its_start_reports_no_before(mars_world, tmp_path):
+    """With ``eval.before=false`` the first evaluation is a trained epoch: never shown as the start."""
+    tiny = ["model.backbone=tiny", "model.weights=none", f"eval.data={mars_world / 'mars'}"]
+    config = train_config(*tiny, "epochs=1", "data.iters=1", "eval.before=false")
+    result = run_train(mars_world / "mars", tmp_path / "run", config)
+    assert result.before is None and result.after is not None
+    assert result.summary().endswith("(trained; the start not scored)")

@@ -33,13 +33,15 @@ RANKS = (1, 5, 10, CMC_RANKS)
 
 
 def before_after(train: TrainStage | None) -> tuple[Row | None, Row | None]:
-    """The first and last evaluated rows of train/epochs.csv (epoch 0: the untrained network), in %; the
-    first is None unless there are two (training evaluated only at the end, or not at all)."""
+    """The evaluated rows of train/epochs.csv of epoch 0 (the start network) and of the last epoch, in %;
+    the first is None unless the start was scored (``eval.before``) and a later epoch too."""
     epochs = (train.epochs if train is not None else None) or []
     evaluated = [r for r in epochs if number(r.get("mAP")) is not None]
     if not evaluated:
         return None, None
-    return (evaluated[0] if len(evaluated) > 1 else None), evaluated[-1]
+    first = evaluated[0]
+    started = len(evaluated) > 1 and number(first.get("epoch")) == 0
+    return (first if started else None), evaluated[-1]
 
 
 def start_names(train: TrainStage | None) -> tuple[str, str]:

@@ -356,6 +356,7 @@ class Trainer:
         }
         if evaluated:
             first, last = evaluated[0], evaluated[-1]
-            report["before"] = {k: first[k] for k in ("epoch", "mAP", "rank1")}
             report["after"] = {k: last[k] for k in ("epoch", "mAP", "rank1")}
+            if first["epoch"] == 0:  # the start network was scored (eval.before): never a later epoch
+                report["before"] = {k: first[k] for k in ("epoch", "mAP", "rank1")}
         return report

@@ -49,6 +49,9 @@ class TrainResult(StageResult):
                 f"  held-out mAP {b.mAP:.1f} -> {a.mAP:.1f}, rank-1 {b.rank1:.1f} -> {a.rank1:.1f} "
                 f"({self.start} -> {self.outcome})"
             )
+        elif self.after is not None:
+            a = self.after
+            text += f"  held-out mAP {a.mAP:.1f}, rank-1 {a.rank1:.1f} ({self.outcome}; the start not scored)"
         return text
 
     @property
