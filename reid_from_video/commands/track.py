@@ -30,7 +30,7 @@ def _track_arguments(parser: argparse.ArgumentParser) -> None:
     "other settings is refused (overwrite=true tracks it again). One writer at a time: RUN is locked while "
     "it runs. workers=N tracks N cameras at once; shard=i/n takes every n-th camera. With the "
     "precomputed detector, embedder none or precomputed and save_crops=false, a MOT tree without images "
-    "is enough (MOT17 mode: `rfv track ../shared/data/mot17/train --out RUN -c mot17`).",
+    "is enough (MOT17 mode: `rfv track MOT17/train --out RUN -c mot17`).",
     config=TrackConfig,
     add_arguments=_track_arguments,
 )

@@ -9,6 +9,8 @@ hand, key by key (:func:`reid_from_video.io.stored_features.difference`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reid_from_video.core.fingerprint import file_sha256
@@ -23,15 +25,7 @@ Identity = dict[str, Any]
 def model_identity(model: ReidModel) -> Identity:
     """The identity of a model loaded from a file by ``ReidModel.load``."""
     card = model.card
-    return {
-        "kind": "model",
-        "file": model.path.name,
-        "sha256": file_sha256(model.path),
-        "input_size": [int(v) for v in card.input_size],
-        "mean": [float(v) for v in card.mean],
-        "std": [float(v) for v in card.std],
-        "colour": card.colour,
-    }
+    return _file_identity(model.path, card.input_size, card.mean, card.std, card.colour)
 
 
 def start_network_identity(config: ModelConfig) -> Identity | None:
@@ -40,17 +34,22 @@ def start_network_identity(config: ModelConfig) -> Identity | None:
     (``embedding_dim`` 0; the new BN-neck is the identity up to scale before training, and features are
     unit rows). The loaded network matches onnxruntime on the same crops to cosine >= 0.9999
     (tests/test_osnet.py), so the tracker's features of that file are the network's. None otherwise."""
-    from pathlib import Path
-
     init = Path(config.init) if config.init else None
     if init is None or init.suffix.lower() != ".onnx" or config.embedding_dim or not init.is_file():
         return None
+    return _file_identity(init, config.input_size, config.mean, config.std, config.colour)
+
+
+def _file_identity(
+    path: Path, input_size: Sequence[int], mean: Sequence[float], std: Sequence[float], colour: str
+) -> Identity:
+    """A model file's identity: its content and the preprocessing its features were made with."""
     return {
         "kind": "model",
-        "file": init.name,
-        "sha256": file_sha256(init),
-        "input_size": [int(v) for v in config.input_size],
-        "mean": [float(v) for v in config.mean],
-        "std": [float(v) for v in config.std],
-        "colour": config.colour,
+        "file": path.name,
+        "sha256": file_sha256(path),
+        "input_size": [int(v) for v in input_size],
+        "mean": [float(v) for v in mean],
+        "std": [float(v) for v in std],
+        "colour": colour,
     }
