@@ -4,12 +4,14 @@ interrupted mid-training resumes to the same model as an uninterrupted one."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -17,8 +19,12 @@ import reid_from_video.train.run as train_package
 from reid_from_video.cli import main
 from reid_from_video.core.config import load_config
 from reid_from_video.core.layout import RUN_FILE, STAGE_FILE, STAGE_NAMES
+from reid_from_video.embed.gate import co_visible_frames
+from reid_from_video.embed.source import read_source
 from reid_from_video.pipeline.config import PipelineConfig
 from reid_from_video.pipeline.stages import STAGES as STAGE_TABLE
+from reid_from_video.train.data import load_train_frames
+from reid_from_video.train.features import embed_paths
 
 # A 3-camera, 30 s world at 5 fps; 2 training epochs of the tiny CNN at 64 x 32.
 MINI = [
@@ -116,6 +122,40 @@ def test_interrupted_training_resumes_to_the_same_model(demo, tmp_path, monkeypa
     expected, resumed = _weights(demo / "run"), _weights(out / "run")
     assert expected.keys() == resumed.keys()
     assert all(torch.equal(expected[k], resumed[k]) for k in expected)
+
+
+def test_training_calibrates_the_trackers_gate_and_re_tracking_with_the_export_uses_it(demo, tmp_path):
+    run = demo / "run"
+    training = torch.load(run / "train" / "model.pt", weights_only=True)["training"]
+    gate = training["appearance_gate"]
+    # By hand: the trained network's distances between people seen in one frame of the training cameras.
+    frames = load_train_frames(run / "track", run / "label", sub_tracks=True)
+    groups = co_visible_frames(frames.camera, frames.frame, frames.unit, gate["frames"])
+    network = read_source(run / "train" / "model.pt").model
+    distances = []
+    for rows in groups:
+        features = embed_paths(network, [frames.paths[i] for i in rows], torch.device("cpu"))
+        for a, b in itertools.combinations(features, 2):
+            distances.append(1.0 - float(a @ b) / float(np.linalg.norm(a) * np.linalg.norm(b)))
+    assert gate["pairs"] == len(distances) and len(groups) == gate["frames"]
+    assert gate["max_cosine_distance"] == pytest.approx(np.quantile(distances, 0.01), abs=1e-3)
+    report = json.loads((run / "train" / "train_report.json").read_text())
+    assert report["appearance_gate"] == gate
+    card = json.loads((run / "export" / "model.onnx.json").read_text())
+    assert card["appearance_gate"] == gate["max_cosine_distance"]
+    # Re-tracking the cameras with the exported model gates with the card's value ...
+    settings = ["-c", str(run / "track" / "config.yaml"), f"embedder={run / 'export' / 'model.onnx'}"]
+    videos = str(demo / "world" / "videos")
+    assert main(["track", videos, "--out", str(tmp_path / "card"), *settings, "progress=false"]) == 0
+    summary = json.loads((tmp_path / "card" / "summary.json").read_text())
+    used = {(c["appearance_gate"], c["gate_source"]) for c in summary["cameras"]}
+    assert used == {(card["appearance_gate"], "model card")}
+    # ... unless told to keep tracker.max_cosine_distance.
+    keep = [*settings, "embedder.calibrated_gate=false", "tracker.max_cosine_distance=0.25"]
+    assert main(["track", videos, "--out", str(tmp_path / "config"), *keep, "progress=false"]) == 0
+    summary = json.loads((tmp_path / "config" / "summary.json").read_text())
+    used = {(c["appearance_gate"], c["gate_source"]) for c in summary["cameras"]}
+    assert used == {(0.25, "tracker.max_cosine_distance")}
 
 
 def test_the_stage_table_runs_in_the_layout_order():

@@ -15,6 +15,7 @@ from reid_from_video.train.distributed import Process
 from reid_from_video.train.hooks import (
     CheckpointHook,
     EvaluationHook,
+    GateHook,
     Hook,
     LoggingHook,
     ProgressHook,
@@ -62,6 +63,9 @@ class Recorder(Hook):
         row = trainer.logs.epochs[-1]
         self._note("after_epoch", trainer, row_epoch=row["epoch"], evaluated="mAP" in row)
 
+    def before_save(self, trainer: Trainer) -> None:
+        self._note("before_save", trainer, facts=sorted(trainer.facts))
+
     def after_train(self, trainer: Trainer) -> None:
         self._note("after_train", trainer)
 
@@ -87,12 +91,14 @@ def test_a_hook_sees_every_moment_in_order_with_the_checkpoints_already_written(
         ("before_epoch", (1, 0)),
         *_steps(1, 1, 3),
         ("after_epoch", (2, 0)),
+        ("before_save", (2, 0)),
         ("after_train", (2, 0)),
     ]
     # The checkpoint hook runs after the caller's: a batch's checkpoint (every 2, not at an epoch's last
     # batch) appears by the next call; the epoch's own by the next epoch; model.pt only at the end.
-    assert recorder.saved == [None] * 4 + [(0, 2)] * 2 + [(1, 0)] * 3 + [(1, 2)] * 2 + [(2, 0)]
-    assert [seen["model"] for seen in recorder.seen] == [False] * 11 + [True]
+    assert recorder.saved == [None] * 4 + [(0, 2)] * 2 + [(1, 0)] * 3 + [(1, 2)] * 2 + [(2, 0)] * 2
+    assert [seen["model"] for seen in recorder.seen] == [False] * 12 + [True]
+    assert recorder.seen[11]["facts"] == []  # MARS has no frame numbers of the video: no appearance gate
     seen = recorder.seen
     assert seen[0]["metrics"] and seen[1]["batches"] == 3  # scored before training (eval.before)
     assert seen[2]["terms"] == ["ccta", "loss", "pctd"] and seen[2]["stepped"]
@@ -112,6 +118,7 @@ def test_a_resumed_run_calls_the_hooks_from_the_checkpoint_on(mars_world, tmp_pa
         ("before_epoch", (1, 2)),
         ("after_step", (1, 3)),
         ("after_epoch", (2, 0)),
+        ("before_save", (2, 0)),
         ("after_train", (2, 0)),
     ]
     assert not recorder.seen[0]["metrics"]  # no held-out set: no scores
@@ -122,10 +129,11 @@ def test_rank_0_only_hooks_are_left_out_of_the_other_ranks(mars_world):
     tracklets = load_tracklets(mars_world / "mars")
     main = build_hooks(config, Process(0, 2), tracklets, [extra])
     other = build_hooks(config, Process(1, 2), tracklets, [extra])
-    kinds = [EvaluationHook, LoggingHook, ProgressHook, Recorder, CheckpointHook]
+    kinds = [EvaluationHook, GateHook, LoggingHook, ProgressHook, Recorder, CheckpointHook]
     assert [type(hook) for hook in main] == kinds
     assert [type(hook) for hook in other] == [LoggingHook, Recorder, CheckpointHook]
     assert [type(hook) for hook in build_hooks(config, Process(), None)] == [
+        GateHook,
         LoggingHook,
         ProgressHook,
         CheckpointHook,

@@ -18,11 +18,13 @@ class Embedder(Protocol):
     ``image`` is the BGR frame, or None when :attr:`needs_pixels` is False (precomputed features).
     :attr:`identity` says what makes the features (:mod:`reid_from_video.embed.identity`), so that the
     tracklet store can keep them for ``rfv label``; None when the saved crop would not give them again
-    (precomputed features; colour histograms, which JPEG encoding changes).
+    (precomputed features; colour histograms, which JPEG encoding changes). :attr:`appearance_gate` is the
+    gate calibrated for the model (its card's: :mod:`reid_from_video.embed.gate`); None where there is none.
     """
 
     needs_pixels: bool
     identity: dict[str, Any] | None
+    appearance_gate: float | None
 
     def embed(self, image: np.ndarray | None, boxes: np.ndarray, index: int) -> np.ndarray: ...
 
@@ -43,6 +45,11 @@ class EmbedderConfig:
     batch: int = option(32, "crops per inference call")
     device: str = option("auto", "onnx / torch: auto (GPU when present), cpu, cuda")
     bins: int = option(8, "histogram: bins per HSV channel")
+    calibrated_gate: bool = option(
+        True,
+        "onnx / torch: a model whose card has an appearance_gate (rfv train calibrates it on its cameras) "
+        "gates matches with it instead of tracker.max_cosine_distance",
+    )
 
     @staticmethod
     def from_shorthand(value: object) -> dict[str, str]:

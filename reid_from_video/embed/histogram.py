@@ -19,6 +19,7 @@ class HistogramEmbedder:
     # Not stored for rfv label: a histogram of the frame's pixels is not that of the saved JPEG crop (its
     # 4:2:0 chroma moves hues across bins; cosine 0.75-0.9 on a synthetic world), and it is cheap to redo.
     identity = None
+    appearance_gate = None  # no calibrated gate: tracker.max_cosine_distance
 
     def __init__(self, config: EmbedderConfig):
         self.bins = config.bins

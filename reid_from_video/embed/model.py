@@ -23,6 +23,7 @@ class ModelEmbedder:
     def __init__(self, config: EmbedderConfig):
         self.model = ReidModel.load(config.weights, config.device)
         self.identity = model_identity(self.model)
+        self.appearance_gate = self.model.card.appearance_gate
         self.batch = config.batch
         self.feature_dim: int | None = self.model.card.feature_dim  # else known after the first crops
 

@@ -20,6 +20,7 @@ TOLERANCE_PX = 0.5
 class PrecomputedEmbedder:
     needs_pixels = False
     identity = None  # features of another tool, not recomputable from a crop
+    appearance_gate = None  # no calibrated gate: tracker.max_cosine_distance
 
     def __init__(self, path: Path):
         self.file = FrameRows(path)

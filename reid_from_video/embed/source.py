@@ -32,8 +32,10 @@ class Source:
     training: dict[str, Any]  # method, data, epochs, metrics (when the file has them)
 
     def card(self, **extra: Any) -> ModelCard:
-        """The model card of this network (preprocessing from its config), ``extra`` added."""
-        return ModelCard.from_model_config(self.config, self.model.feature_dim, **extra)
+        """The model card of this network (preprocessing from its config, the appearance gate its training
+        calibrated), ``extra`` added."""
+        gate = (self.training.get("appearance_gate") or {}).get("max_cosine_distance")
+        return ModelCard.from_model_config(self.config, self.model.feature_dim, gate, **extra)
 
 
 def is_torchscript(path: Path) -> bool:

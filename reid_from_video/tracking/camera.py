@@ -21,7 +21,7 @@ from reid_from_video.io.video import Camera, iter_frames
 from reid_from_video.tracking.config import TrackConfig
 from reid_from_video.tracking.record import CameraRecord, write_record
 from reid_from_video.tracking.result import CameraResult
-from rfv_trackers import DeepSort
+from rfv_trackers import DeepSort, DeepSortConfig
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,8 @@ def track_camera(
     times["setup"] = time.perf_counter() - start
     needs_pixels = detector.needs_pixels or (embedder is not None and embedder.needs_pixels)
     needs_pixels = needs_pixels or config.save_crops
-    tracker = DeepSort(config.tracker, fps=source.fps)
+    tracker_config, gate_source = tracker_settings(config, embedder)
+    tracker = DeepSort(tracker_config, fps=source.fps)
     store = TrackletStore(out)
     writer = store.camera_writer(source.name, config.crops, stored_identity(embedder, config, source.name))
     rows: list[tuple] = []
@@ -144,12 +145,34 @@ def track_camera(
         frames_per_s=counts["frames"] / elapsed if elapsed else None,
         stage_seconds=dict(times),
         stage_frames_per_s={k: counts["frames"] / v for k, v in times.items() if k in STAGES and v > 0},
+        appearance_gate=tracker_config.max_cosine_distance if embedder is not None else None,
+        gate_source=gate_source,
     )
     write_record(
         out, dataclasses.replace(record, result=result)
     )  # before the part: a complete camera has one
     writer.close()
     return result
+
+
+def tracker_settings(config: TrackConfig, embedder: Embedder | None) -> tuple[DeepSortConfig, str | None]:
+    """The tracker's settings for this embedder, and where its appearance gate comes from: the model
+    card's calibrated gate (``embedder.calibrated_gate``) where it has one, else
+    ``tracker.max_cosine_distance``; None without appearance features."""
+    if embedder is None:
+        return config.tracker, None
+    gate = embedder.appearance_gate
+    if gate is None or not config.embedder.calibrated_gate:
+        return config.tracker, "tracker.max_cosine_distance"
+    if gate != config.tracker.max_cosine_distance:
+        log.info(
+            "appearance gate %.3f from the model card of %s (tracker.max_cosine_distance %.3f not used; "
+            "embedder.calibrated_gate=false keeps it)",
+            gate,
+            config.embedder.weights,
+            config.tracker.max_cosine_distance,
+        )
+    return dataclasses.replace(config.tracker, max_cosine_distance=gate), "model card"
 
 
 class Backfill:

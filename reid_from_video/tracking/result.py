@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from reid_from_video.io.results import StageResult
+from reid_from_video.io.results import StageResult, omitted_when_none
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class CameraResult:
     frames_per_s: float | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
     stage_frames_per_s: dict[str, float] = field(default_factory=dict)
+    appearance_gate: float | None = omitted_when_none()  # the gate of appearance matches; None: no features
+    gate_source: str | None = omitted_when_none()  # where it came from: the model card, or the config
 
 
 @dataclass(frozen=True)

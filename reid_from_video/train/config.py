@@ -128,6 +128,24 @@ class EvalHookConfig:
 
 
 @dataclass
+class GateConfig:
+    """The appearance gate written into model.pt (and the exported models' cards) for ``rfv track``: the
+    ``quantile`` of the distances between people seen together in one frame of the training cameras (see
+    :mod:`reid_from_video.embed.gate`). Needs a tracklet store: MARS has no frame numbers of the video."""
+
+    calibrate: bool = option(True, "calibrate it after training (rank 0); false: the card has none")
+    quantile: float = option(0.01, "share of co-visible (different) people closer than the gate")
+    frames: int = option(400, "at most this many frames with two or more people, spread evenly")
+    min_pairs: int = option(100, "fewer co-visible pairs than this: no gate (too few to calibrate)")
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.quantile < 0.5:
+            raise ValueError(f"quantile must be in (0, 0.5), got {self.quantile}")
+        if self.frames < 1 or self.min_pairs < 1:
+            raise ValueError("frames and min_pairs must be >= 1")
+
+
+@dataclass
 class TrainConfig:
     method: Literal["taudl", "tmc"] = option("tmc", "taudl or tmc")
     epochs: int = option(40, "training epochs (TMC: 40)")
@@ -147,6 +165,7 @@ class TrainConfig:
     taudl: TaudlTrainConfig = section(TaudlTrainConfig, "TAUDL's loss")
     tmc: TmcTrainConfig = section(TmcTrainConfig, "TMC's losses and association")
     eval: EvalHookConfig = section(EvalHookConfig, "evaluation during training")
+    gate: GateConfig = section(GateConfig, "the tracker's appearance gate, calibrated after training")
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:

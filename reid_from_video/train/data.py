@@ -14,7 +14,7 @@ averages: a sub-tracklet with isolation, else a whole tracklet.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,8 @@ class TrainFrames:
     label: np.ndarray  # int64, the label from --labels (NOT_TRAINED where none)
     gt_id: np.ndarray  # float64 person id where known (NaN otherwise): for reports only
     source: str
+    frame: np.ndarray | None = None  # int64 frame number in its camera's video; None: not known (MARS,
+    # rfv simulate's stores)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -62,7 +64,7 @@ def load_train_frames(
     """The frames of a store or MARS root ``data``; ``labels``: a ``rfv label`` output folder (or its
     labels.csv); ``sub_tracks``: units are the isolated sub-tracklets of ``labels``/sub_tracks.csv."""
     data = Path(data)
-    index, source = _source_index(data)
+    index, source, timed = _source_index(data)
     folder = None if labels is None else (Path(labels) if Path(labels).is_dir() else Path(labels).parent)
     if sub_tracks:
         if folder is None:
@@ -91,6 +93,7 @@ def load_train_frames(
         label=index["label"].to_numpy(np.int64),
         gt_id=index["gt_id"].to_numpy(np.float64),
         source=source,
+        frame=index["frame"].to_numpy(np.int64) if timed else None,
     )
 
 
@@ -126,13 +129,13 @@ def camera_local_labels(frames: TrainFrames) -> tuple[np.ndarray, list[int]]:
 
 
 def _with_label(frames: TrainFrames, label: np.ndarray) -> TrainFrames:
-    return TrainFrames(
-        frames.paths, frames.camera, frames.camera_names, frames.unit, label, frames.gt_id, frames.source
-    )
+    return replace(frames, label=label)
 
 
-def _source_index(data: Path) -> tuple[pd.DataFrame, str]:
-    """(camera, track, frame, path, gt_id) of every image; paths resolved."""
+def _source_index(data: Path) -> tuple[pd.DataFrame, str, bool]:
+    """(camera, track, frame, path, gt_id) of every image, paths resolved; what the data is; whether its
+    frame numbers are the video's (a tracked store) rather than positions in a tracklet (MARS, a
+    simulated store)."""
     if (data / "index.csv").is_file():
         store = TrackletStore(data)
         index = store.read_index()
@@ -140,7 +143,9 @@ def _source_index(data: Path) -> tuple[pd.DataFrame, str]:
             raise InputError(store.index_path, "some rows have no crop path: training needs the images")
         paths = [str(store.resolve(p)) for p in index["path"]]
         table = index[["camera", "track", "frame", "gt_id"]].assign(path=paths)
-        return table, f"tracklet store {data}"
+        # A tracked store numbers frames by the video (and times them); rfv simulate's counts positions in
+        # the tracklet and keeps no time (time_s NaN).
+        return table, f"tracklet store {data}", bool(index["time_s"].notna().all())
     if not data.exists():
         raise InputError(data, "not found: expected a tracklet store (index.csv) or a MARS root")
     dataset = load_mars(data)
@@ -156,7 +161,7 @@ def _source_index(data: Path) -> tuple[pd.DataFrame, str]:
             "path": train["path"].astype(str).to_numpy(),
         }
     )
-    return table, f"MARS train ({dataset.root})"
+    return table, f"MARS train ({dataset.root})", False
 
 
 def _read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:

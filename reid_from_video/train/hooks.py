@@ -12,6 +12,9 @@ The contract: the trainer calls every hook, in the order of its list (:func:`bui
   ``trainer.lr``, ``trainer.stepped`` (whether the optimiser stepped), ``trainer.position`` (epoch, batches
   done);
 * ``after_epoch`` after the epoch's last batch: ``trainer.position`` is (epoch + 1, 0);
+* ``before_save`` once, on rank 0, after the last epoch and before ``model.pt`` is written: a hook may add
+  what it learnt about the final network to ``trainer.facts`` (kept in model.pt's ``training`` and in
+  ``train_report.json``);
 * ``after_train`` once, after ``model.pt`` and ``train_report.json`` are written.
 
 Hooks observe: one that changes what is trained (weights, random state, batches) breaks exact resume.
@@ -24,16 +27,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from tqdm import tqdm
 
 from reid_from_video.core import checkpoint
+from reid_from_video.embed.gate import calibrate_gate
 from reid_from_video.io.tracklets import TrackletSet
 from reid_from_video.train.config import TrainConfig
 from reid_from_video.train.distributed import Process, barrier
-from reid_from_video.train.features import evaluate_model
+from reid_from_video.train.features import embed_paths, evaluate_model
 from reid_from_video.train.schedule import learning_rate
 
 if TYPE_CHECKING:
@@ -57,6 +62,9 @@ class Hook:
     def after_epoch(self, trainer: Trainer) -> None:
         """After the epoch's last batch."""
 
+    def before_save(self, trainer: Trainer) -> None:
+        """Once, on rank 0, before model.pt is written."""
+
     def after_train(self, trainer: Trainer) -> None:
         """Once, after the results are written."""
 
@@ -69,6 +77,8 @@ def build_hooks(
     hooks: list[Hook] = []
     if eval_set is not None and process.main:
         hooks.append(EvaluationHook(eval_set))
+    if config.gate.calibrate and process.main:
+        hooks.append(GateHook())
     hooks.append(LoggingHook())
     if config.progress and process.main:
         hooks.append(ProgressHook())
@@ -106,6 +116,42 @@ class EvaluationHook(Hook):
         )
         log.info("epoch %d: mAP %.1f, rank-1 %.1f", epoch, metrics["mAP"], metrics["rank1"])
         return metrics
+
+
+class GateHook(Hook):
+    """Rank 0 only. Calibrates the tracker's appearance gate of the final network on the training frames
+    (:mod:`reid_from_video.embed.gate`) and adds it to ``trainer.facts["appearance_gate"]``; data without
+    the video's frame numbers (MARS, a simulated store), or with too few people seen together, gets none
+    (logged)."""
+
+    def before_save(self, trainer: Trainer) -> None:
+        frames, config = trainer.frames, trainer.config.gate
+        if frames.frame is None:
+            log.info("no appearance gate: %s has no frame numbers of the video", frames.source)
+            return
+        model = trainer.method.final_model()
+        gate = calibrate_gate(
+            lambda rows: embed_paths(
+                model, [frames.paths[i] for i in rows], trainer.device, workers=trainer.config.data.workers
+            ),
+            frames.camera,
+            frames.frame,
+            frames.unit,
+            quantile=config.quantile,
+            max_frames=config.frames,
+            min_pairs=config.min_pairs,
+        )
+        if gate is None:
+            log.info("no appearance gate: fewer than %d pairs of people seen together", config.min_pairs)
+            return
+        trainer.facts["appearance_gate"] = asdict(gate)
+        log.info(
+            "appearance gate %.3f: %.0f%% of %d pairs of people seen together in %d frames are closer",
+            gate.max_cosine_distance,
+            100 * gate.quantile,
+            gate.pairs,
+            gate.frames,
+        )
 
 
 class LoggingHook(Hook):

@@ -43,7 +43,10 @@ from reid_from_video.train.schedule import learning_rate
 log = logging.getLogger(__name__)
 
 # Settings that may change between a run and its resume without changing what is computed.
-RESUMABLE_CHANGES = ("progress", "threads", "save_every", "data.workers", "eval", "device", "compile")
+# Settings that do not change what is trained: a checkpoint resumes under other values.
+RESUMABLE_CHANGES = (
+    "progress", "threads", "save_every", "data.workers", "eval", "gate", "device", "compile"
+)  # fmt: skip
 REPORT_FILE = "train_report.json"
 
 
@@ -156,6 +159,7 @@ class Trainer:
         self.part = slice(0, 0)  # this rank's part of a global batch
         self.terms: dict[str, float] = {}  # the last batch's loss terms
         self.metrics: dict[str, float] | None = None  # the evaluation hook's scores, when it evaluated
+        self.facts: dict[str, Any] = {}  # what before_save hooks learnt about the final network
         self.resume_labels: np.ndarray | None = None  # the labels of an epoch resumed in its middle
         self.resume_optimizer: dict[str, Any] | None = None
         self.optimizer: torch.optim.Optimizer | None = None
@@ -324,12 +328,16 @@ class Trainer:
         barrier(self.process)
         report = self.report()
         if self.process.main:
+            for hook in self.hooks:
+                hook.before_save(self)
+            report.update(self.facts)
             final = self.method.final_model()
             state = {k: v.detach().cpu() for k, v in final.state_dict().items()}
             training = {"method": self.method.name, "data": self.frames.source, "epochs": self.config.epochs}
             evaluated = [row for row in self.logs.epochs if "mAP" in row]
             if evaluated:
                 training["metrics"] = {k: evaluated[-1][k] for k in ("mAP", "rank1", "rank5", "rank10")}
+            training.update(self.facts)
             checkpoint.save(
                 self.out / checkpoint.MODEL_FILE,
                 checkpoint.model_content(self.config.model.to_dict(), state, training),

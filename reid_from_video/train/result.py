@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reid_from_video.embed.gate import AppearanceGate
 from reid_from_video.io.results import StageResult, omitted_when_none
 
 UNTRAINED = "untrained"  # what epoch 0 is: random weights ...
@@ -40,6 +41,7 @@ class TrainResult(StageResult):
     start: str = UNTRAINED  # what epoch 0 is: untrained (random weights) or pretrained (init, weights)
     before: EvalPoint | None = omitted_when_none()
     after: EvalPoint | None = omitted_when_none()
+    appearance_gate: AppearanceGate | None = omitted_when_none()  # for rfv track (the model's card)
 
     def summary(self) -> str:
         text = f"{self.epochs} epochs, {self.images_per_s or 0:.0f} images/s"
@@ -73,5 +75,11 @@ class TrainResult(StageResult):
             lines.append(
                 f"mAP {b.mAP:.1f} -> {a.mAP:.1f}, rank-1 {b.rank1:.1f} -> {a.rank1:.1f} "
                 f"(epoch {b.epoch} -> {a.epoch}: {self.start} -> {self.outcome})"
+            )
+        if self.appearance_gate is not None:
+            g = self.appearance_gate
+            lines.append(
+                f"appearance gate for rfv track: {g.max_cosine_distance:.3f} (closer than "
+                f"{100 * g.quantile:g}% of {g.pairs} pairs of people seen together in {g.frames} frames)"
             )
         return "\n".join(lines)
