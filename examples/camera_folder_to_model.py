@@ -8,8 +8,10 @@ the model it trained, and labelled again with it.
    :data:`OSNET_CPU`), or with ``--start tiny`` the tiny CNN trained from scratch on labels from OSNet
    features (:data:`TINY_TMC`); ONNX export; mot-eval and label quality against PETS09's MOT15 ground
    truth (scaled to the video's 480 x 360).
-2. `rfv track VIDEO -c pets09` again with the exported ONNX model as the tracker's embedder, scored by
-   `rfv mot-eval` next to the OSNet tracking of step 1.
+2. `rfv track VIDEO -c pets09` again with the exported ONNX model as the tracker's embedder (gating
+   matches with the appearance gate its card carries, calibrated by `rfv train` on the camera), scored by
+   `rfv mot-eval` next to the OSNet tracking of step 1; OSNet's gate by the same rule, from the features
+   its tracking stored, printed beside the hand-set 0.3 it tracked with.
 3. `rfv label` of the run's tracklets from the features of OSNet-x0.25 and of the exported model, with the
    run's label settings, each scored against the gt (purity, NMI, ARI).
 
@@ -25,7 +27,13 @@ import os
 from pathlib import Path
 
 from reid_from_video.cli import run_step as run
+from reid_from_video.embed.card import card_path
+from reid_from_video.embed.gate import calibrate_gate
+from reid_from_video.embed.identity import model_identity
+from reid_from_video.embed.runtime import ReidModel
 from reid_from_video.io.mot import read_mot, write_mot
+from reid_from_video.io.store import TrackletStore
+from reid_from_video.io.stored_features import read_stored_features
 
 SCALE = 0.625  # MOT15's PETS09 gt is in 768 x 576 coordinates, the video 480 x 360
 TINY_TMC = [  # reid_from_video/configs/train/tmc_synth.yaml's network and schedule: minutes on a CPU
@@ -60,6 +68,25 @@ def scaled_gt(gt_file: Path, camera: str, out: Path) -> Path:
     gt[["x", "y", "w", "h"]] *= SCALE
     write_mot(out / camera / "gt" / "gt.txt", gt, kind="gt")
     return out
+
+
+def osnet_gate(store_path: Path, osnet: Path) -> float:
+    """The appearance gate :mod:`reid_from_video.embed.gate` gives OSNet on the store its tracking wrote
+    (rfv train's rule: 1 % of the pairs of people seen in one frame closer), from the stored features."""
+    store = TrackletStore(store_path)
+    index = store.read_index()
+    features = read_stored_features(store, index, model_identity(ReidModel.load(osnet, "cpu")))
+    gate = calibrate_gate(
+        lambda rows: features[rows],
+        index["camera"].to_numpy(),
+        index["frame"].to_numpy(),
+        index["track"].to_numpy(),
+        quantile=0.01,
+        max_frames=400,
+        min_pairs=100,
+    )
+    assert gate is not None, "PETS09 has hundreds of frames with several people"
+    return gate.max_cosine_distance
 
 
 def label_quality(out: Path, gt: Path, models: dict[str, Path]) -> None:
@@ -140,6 +167,11 @@ def example() -> int:
             f"{name:28s} {100 * clear['mota']:6.1f} {100 * clear['idf1']:6.1f} "
             f"{int(clear['num_switches']):5d} {noise['rfm']:6.3f} {noise['rsw']:6.3f}"
         )
+    print(
+        f"\nappearance gate: OSNet-x0.25 tracked with the hand-set 0.3; the calibration rule gives it "
+        f"{osnet_gate(args.out / 'run' / 'track', osnet):.3f}. Ours tracked with its card's "
+        f"{json.loads(card_path(ours).read_text())['appearance_gate']:.3f}"
+    )
     label_quality(args.out, gt, {"OSNet-x0.25 (MSMT17)": osnet, "ours (model.onnx)": ours})
     print(f"\nthe model: {ours} (card {ours}.json); the report: {args.out / 'run' / 'report.html'}")
     return 0
