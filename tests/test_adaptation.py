@@ -117,3 +117,10 @@ def test_the_label_stage_builds_train_model_and_keys_on_its_file(tmp_path):
     assert label.paths(plain)["model"] == HISTOGRAM
     assert label.config(plain).model == ModelConfig()  # untouched: the label stage builds no network
     assert label.external(plain) == []
+
+
+def test_a_run_without_held_out_data_still_says_what_it_made_of_its_start(runs, mars_world, tmp_path):
+    root, _, _ = runs
+    result = train(mars_world, tmp_path / "c", f"model.init={root / 'a' / 'model.pt'}")
+    assert result.before is None and result.after is None
+    assert result.summary().endswith("pretrained -> adapted (no held-out data to score them: eval_data)")

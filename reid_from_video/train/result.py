@@ -54,6 +54,10 @@ class TrainResult(StageResult):
         elif self.after is not None:
             a = self.after
             text += f"  held-out mAP {a.mAP:.1f}, rank-1 {a.rank1:.1f} ({self.outcome}; the start not scored)"
+        else:  # no held-out data: what training did, without figures
+            text += f"  {self.start} -> {self.outcome} (no held-out data to score them: eval_data)"
+        if self.appearance_gate is not None:
+            text += f"; appearance gate {self.appearance_gate.max_cosine_distance:.3f}"
         return text
 
     @property
