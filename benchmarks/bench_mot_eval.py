@@ -68,7 +68,7 @@ def main() -> int:
         gt_root.mkdir()
         for seq in SEQUENCES:
             (gt_root / seq).symlink_to((train / seq).resolve())
-        config = MotEvalConfig(preprocess=False, hota=False, plots=False)
+        config = MotEvalConfig(preprocess=False, hota=False, plots=False, clear="motmetrics")
         ours_s, (result, _) = best_of(args.repeat, lambda: score_mot(gt_root, trackers, config))
         report = result.to_json()
         app_s, summary = best_of(args.repeat, lambda: run_app(gt_root, trackers))

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import need
+from trackeval_reference import trackeval_data
 
 from reid_from_video.io.mot import MOT_COLUMNS, read_mot
-from reid_from_video.noise.boxes import frame_slices, iou_xywh
 from reid_from_video.noise.hota import ALPHAS, HotaResult, combine_hota, hota
 from reid_from_video.noise.preprocess import scored_boxes
 
@@ -45,35 +45,6 @@ def table(rows: list[tuple]) -> pd.DataFrame:
     """A scored table from (frame, id, x, y, w, h) rows: pedestrians, flag set, fully visible."""
     frame = pd.DataFrame([(*row, 1.0, 1, 1.0) for row in rows], columns=list(MOT_COLUMNS))
     return frame.astype({"frame": np.int64, "id": np.int64, "cls": np.int64})
-
-
-def trackeval_data(gt: pd.DataFrame, result: pd.DataFrame) -> dict:
-    """TrackEval's per-sequence ``data`` dict (what HOTA.eval_sequence reads) from two scored tables."""
-    gt = gt.sort_values("frame", kind="stable").reset_index(drop=True)
-    result = result.sort_values("frame", kind="stable").reset_index(drop=True)
-    gt_unique, gt_ids = np.unique(gt["id"].to_numpy(), return_inverse=True)
-    tr_unique, tr_ids = np.unique(result["id"].to_numpy(), return_inverse=True)
-    gt_boxes, tr_boxes = gt[["x", "y", "w", "h"]].to_numpy(), result[["x", "y", "w", "h"]].to_numpy()
-    # frame_slices fails on an empty table (ends gets one element too many), hence the guard
-    gt_rows, tr_rows = (frame_slices(t) if len(t) else {} for t in (gt, result))
-    timesteps = max([0, *gt_rows, *tr_rows])
-    data = {
-        "num_timesteps": timesteps,
-        "num_gt_ids": len(gt_unique),
-        "num_tracker_ids": len(tr_unique),
-        "num_gt_dets": len(gt),
-        "num_tracker_dets": len(result),
-        "gt_ids": [],
-        "tracker_ids": [],
-        "similarity_scores": [],
-    }
-    none = slice(0, 0)
-    for frame in range(1, timesteps + 1):
-        g, t = gt_rows.get(frame, none), tr_rows.get(frame, none)
-        data["gt_ids"].append(gt_ids[g])
-        data["tracker_ids"].append(tr_ids[t])
-        data["similarity_scores"].append(iou_xywh(gt_boxes[g], tr_boxes[t]))
-    return data
 
 
 def assert_same(ours: HotaResult, theirs: dict) -> None:

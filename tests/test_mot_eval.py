@@ -53,7 +53,7 @@ def tud_tree(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.mark.parametrize("preprocess", [False, True])  # TUD (MOT15 layout) has no classes: the same result
 def test_tud_reproduces_motmetrics_expected_values(tmp_path: Path, preprocess: bool):
     gt_root, results = tud_tree(tmp_path)
-    config = MotEvalConfig(preprocess=preprocess, hota=False, plots=False)
+    config = MotEvalConfig(preprocess=preprocess, hota=False, plots=False, clear="motmetrics")
     report = score_mot(gt_root, results, config)[0].to_json()
     for name, expected in TUD_EXPECTED.items():
         clear = report["sequences"][name]["clear"] if name != "OVERALL" else report["COMBINED"]["clear"]

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from reid_from_video.core.config import option
 
+CLEAR_SEMANTICS = ("trackeval", "motmetrics")
+
 
 @dataclass
 class MotEvalConfig:
@@ -21,12 +23,19 @@ class MotEvalConfig:
         "gt boxes with a known visibility below this become distractors: not scored, and tracker boxes "
         "matched to them are removed (0: MOTChallenge, every consider=1 pedestrian is scored)",
     )
+    clear: str = option(
+        "trackeval",
+        "CLEAR MOT counting: trackeval (MOTChallenge's official evaluator: only the previous frame's match "
+        "is kept, MT above 0.8) or motmetrics (a match kept across gaps, MT from 0.8)",
+    )
     hota: bool = option(True, "compute HOTA / DetA / AssA")
     plots: bool = option(True, "write histograms.png (|Q_i| and tracklets per id, per sequence)")
 
     def __post_init__(self) -> None:
         if not 0.0 < self.iou <= 1.0:
             raise ValueError(f"iou must be in (0, 1], got {self.iou}")
+        if self.clear not in CLEAR_SEMANTICS:
+            raise ValueError(f"clear must be one of {CLEAR_SEMANTICS}, not {self.clear!r}")
         if self.min_frames < 1:
             raise ValueError(f"min_frames must be >= 1, got {self.min_frames}")
         if not 0.0 <= self.min_visibility <= 1.0:

@@ -2,8 +2,10 @@
 
 For every sequence, and combined over all of them:
 
-- CLEAR MOT (MOTA, MOTP, FP, FN, IDSW, Frag), identity (IDF1, IDP, IDR) and MT/PT/ML, computed by
-  motmetrics from an event table built by :mod:`reid_from_video.noise.clear`;
+- CLEAR MOT (MOTA, MOTP, FP, FN, IDSW, Frag) and MT/PT/ML as MOTChallenge's official evaluator (TrackEval)
+  counts them (:mod:`reid_from_video.noise.clear_motchallenge`), or with ``clear=motmetrics`` as motmetrics
+  does; identity (IDF1, IDP, IDR), computed by motmetrics from an event table built by
+  :mod:`reid_from_video.noise.clear` (equal to TrackEval's);
 - HOTA, DetA, AssA (:mod:`reid_from_video.noise.hota`, TrackEval's definition);
 - the TMC paper's tracklet noise: rFM, rSW and their histograms (:mod:`reid_from_video.noise.rfm_rsw`).
 
@@ -11,8 +13,9 @@ Scored boxes follow the MOTChallenge preprocessing (:mod:`reid_from_video.noise.
 ``preprocess=false``; ``min_visibility`` (off by default) turns gt boxes seen less than that into
 distractors first, e.g. the fully occluded people of a synthetic world. MOTP is reported as MOTChallenge
 and TrackEval do: the mean IoU of matched pairs (motmetrics' own ``motp`` is the mean distance, 1 - IoU).
-Combined CLEAR / identity figures are motmetrics' ``OVERALL`` (events of all sequences pooled); combined
-rFM / rSW count identities and tracklets per sequence; combined HOTA is TrackEval's combination.
+Combined CLEAR figures are the summed counts (TrackEval's combination; motmetrics' ``OVERALL`` with
+``clear=motmetrics``), combined identity figures motmetrics' ``OVERALL`` (events of all sequences pooled);
+combined rFM / rSW count identities and tracklets per sequence; combined HOTA is TrackEval's combination.
 
 Input problems that do not make the result wrong are warnings, counted in the output: result files
 missing for some ground-truth sequences (those are not evaluated) or having no ground truth (ignored), empty
@@ -39,6 +42,7 @@ from reid_from_video.io.mot import find_sequences, read_mot, read_seqinfo
 from reid_from_video.noise import hota as hota_metric
 from reid_from_video.noise import rfm_rsw
 from reid_from_video.noise.clear import clear_metrics, motmetrics_events
+from reid_from_video.noise.clear_motchallenge import ClearCounts, clear_counts
 from reid_from_video.noise.config import MotEvalConfig
 from reid_from_video.noise.preprocess import occluded_as_distractors, scored_boxes
 from reid_from_video.noise.result import COMBINED, MotEvalResult
@@ -166,9 +170,13 @@ def load_sequence(name: str, gt_file: Path, seqinfo: Path | None, result_file: P
 # -------------------------------------------------------------------------------------------- evaluation
 
 
-def _clear_row(row: pd.Series) -> dict[str, float]:
+def _clear_row(row: pd.Series, counts: ClearCounts | None) -> dict[str, float]:
+    """motmetrics' row (identity metrics, and CLEAR with ``clear=motmetrics``), its CLEAR fields replaced by
+    TrackEval's ``counts`` where given."""
     values = {key: float(value) for key, value in row.items()}
     values["motp"] = 1.0 - values["motp"]  # motmetrics' mean distance -> mean IoU (NaN stays NaN)
+    if counts is not None:
+        values.update(counts.as_report())
     return values
 
 
@@ -180,12 +188,14 @@ def evaluate(
     Returns the JSON-ready report and the noise rates per sequence and ``COMBINED`` (with their histograms).
     """
     config = config or MotEvalConfig()
-    events, hotas, noise_parts, per_seq, rates_of = {}, [], {}, {}, {}
+    events, hotas, noise_parts, per_seq, rates_of, counts = {}, [], {}, {}, {}, {}
     for seq in tqdm(sequences, desc="mot-eval", unit="seq", disable=len(sequences) < 2):
         gt = occluded_as_distractors(seq.gt, config.min_visibility)
         scored = scored_boxes(gt, seq.result, preprocess=config.preprocess, iou=config.iou)
         _check_unique_gt_ids(seq.gt_file, scored.gt)
         events[seq.name] = motmetrics_events(scored.gt, scored.result, iou=config.iou)
+        if config.clear == "trackeval":
+            counts[seq.name] = clear_counts(scored.gt, scored.result, iou=config.iou)
         rates, pairs = rfm_rsw.sequence_noise(gt, seq.result, iou=config.iou, min_frames=config.min_frames)
         noise_parts[seq.name] = (pairs, rates.tracklets, rates.gt_ids)
         rates_of[seq.name] = rates
@@ -203,10 +213,11 @@ def evaluate(
         per_seq[seq.name] = entry
     table = clear_metrics(events)
     for name, entry in per_seq.items():
-        entry["clear"] = _clear_row(table.loc[name])
+        entry["clear"] = _clear_row(table.loc[name], counts.get(name))
     rates_of[COMBINED] = rfm_rsw.combine(noise_parts, min_frames=config.min_frames)
+    total = sum(counts.values(), ClearCounts()) if counts else None
     combined: dict[str, Any] = {
-        "clear": _clear_row(table.loc["OVERALL"]),
+        "clear": _clear_row(table.loc["OVERALL"], total),
         "noise": rates_of[COMBINED].to_dict(),
     }
     if config.hota:
