@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from reid_from_video.core.config import option
 
 CLEAR_SEMANTICS = ("trackeval", "motmetrics")
+CROSS_CAMERA = ("off", "global", "per_camera")
 
 
 @dataclass
@@ -28,12 +29,20 @@ class MotEvalConfig:
         "CLEAR MOT counting: trackeval (MOTChallenge's official evaluator: only the previous frame's match "
         "is kept, MT above 0.8) or motmetrics (a match kept across gaps, MT from 0.8)",
     )
+    cross_camera: str = option(
+        "off",
+        "the sequences are one network's cameras and the gt ids are global: also score identity across "
+        "cameras (multi-camera IDF1, cross-camera rFM / rSW) with the result ids global, or per_camera "
+        "(each camera's tracks distinct identities); off: not scored",
+    )
     hota: bool = option(True, "compute HOTA / DetA / AssA")
     plots: bool = option(True, "write histograms.png (|Q_i| and tracklets per id, per sequence)")
 
     def __post_init__(self) -> None:
         if not 0.0 < self.iou <= 1.0:
             raise ValueError(f"iou must be in (0, 1], got {self.iou}")
+        if self.cross_camera not in CROSS_CAMERA:
+            raise ValueError(f"cross_camera must be one of {CROSS_CAMERA}, not {self.cross_camera!r}")
         if self.clear not in CLEAR_SEMANTICS:
             raise ValueError(f"clear must be one of {CLEAR_SEMANTICS}, not {self.clear!r}")
         if self.min_frames < 1:

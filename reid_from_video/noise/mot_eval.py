@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from reid_from_video.noise import rfm_rsw
 from reid_from_video.noise.clear import clear_metrics, motmetrics_events
 from reid_from_video.noise.clear_motchallenge import ClearCounts, clear_counts
 from reid_from_video.noise.config import MotEvalConfig
+from reid_from_video.noise.cross_camera import cross_camera_scores
 from reid_from_video.noise.preprocess import occluded_as_distractors, scored_boxes
 from reid_from_video.noise.result import COMBINED, MotEvalResult
 
@@ -188,7 +189,7 @@ def evaluate(
     Returns the JSON-ready report and the noise rates per sequence and ``COMBINED`` (with their histograms).
     """
     config = config or MotEvalConfig()
-    events, hotas, noise_parts, per_seq, rates_of, counts = {}, [], {}, {}, {}, {}
+    events, hotas, noise_parts, per_seq, rates_of, counts, network = {}, [], {}, {}, {}, {}, {}
     for seq in tqdm(sequences, desc="mot-eval", unit="seq", disable=len(sequences) < 2):
         gt = occluded_as_distractors(seq.gt, config.min_visibility)
         scored = scored_boxes(gt, seq.result, preprocess=config.preprocess, iou=config.iou)
@@ -196,6 +197,8 @@ def evaluate(
         events[seq.name] = motmetrics_events(scored.gt, scored.result, iou=config.iou)
         if config.clear == "trackeval":
             counts[seq.name] = clear_counts(scored.gt, scored.result, iou=config.iou)
+        if config.cross_camera != "off":
+            network[seq.name] = (scored.gt, scored.result)
         rates, pairs = rfm_rsw.sequence_noise(gt, seq.result, iou=config.iou, min_frames=config.min_frames)
         noise_parts[seq.name] = (pairs, rates.tracklets, rates.gt_ids)
         rates_of[seq.name] = rates
@@ -222,6 +225,10 @@ def evaluate(
     }
     if config.hota:
         combined["hota"] = hota_metric.combine_hota(hotas).summary()
+    if network:
+        mode = config.cross_camera
+        scores = cross_camera_scores(network, mode, config.iou, config.min_frames)  # type: ignore[arg-type]
+        combined["cross_camera"] = asdict(scores)
     return {"sequences": per_seq, COMBINED: combined}, rates_of
 
 
@@ -312,6 +319,12 @@ def format_table(result: MotEvalResult) -> str:
         )
         for row in rows
     )
+    x = result.combined.cross_camera
+    if x is not None:
+        text += (
+            f"\n\nacross cameras ({x.persons} persons, {x.identities} identities): IDF1 {x.idf1:.1%}, "
+            f"IDP {x.idp:.1%}, IDR {x.idr:.1%}, rFM {cell(x.rfm, '{:.3f}')}, rSW {cell(x.rsw, '{:.3f}')}"
+        )
     counts = {k: v for k, v in result.warning_counts.items() if v}
     return text + (f"\n\nwarnings: {counts}" if counts else "")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reid_from_video.io.results import StageResult, omitted_when_none, renamed
+from reid_from_video.noise.cross_camera import CrossCameraScores
 
 COMBINED = "COMBINED"
 
@@ -42,6 +43,7 @@ class SequenceScores:
     input: SequenceInput | None = omitted_when_none()
     hota: dict[str, float | None] | None = omitted_when_none()
     clear: dict[str, float | None] = field(default_factory=dict)
+    cross_camera: CrossCameraScores | None = omitted_when_none()  # COMBINED only, with cross_camera set
 
     def value(self, section: str, key: str) -> float | None:
         """One figure by (section, key): the cells of the mot-eval table (``TABLE_COLUMNS``)."""
@@ -68,7 +70,11 @@ class MotEvalResult(StageResult):
 
     def summary(self) -> str:
         c = self.combined
-        return (
+        text = (
             f"MOTA {100 * (c.clear.get('mota') or 0):.1f}  IDF1 {100 * (c.clear.get('idf1') or 0):.1f}  "
             f"rFM {c.noise.rfm or 0:.2f}  rSW {c.noise.rsw or 0:.2f}"
         )
+        if c.cross_camera is not None:
+            x = c.cross_camera
+            text += f"  across cameras: IDF1 {100 * x.idf1:.1f}  rFM {x.rfm or 0:.2f}  rSW {x.rsw or 0:.2f}"
+        return text
