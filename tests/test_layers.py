@@ -22,7 +22,7 @@ LAYERS = {
     **dict.fromkeys(
         ["io", "detect", "embed", "models", "losses", "noise", "synth", "kreciprocal", TRACKERS], BLOCKS
     ),
-    **dict.fromkeys(["tracking", "labels", "train", "evaluate", "export", "inspection"], STAGES),
+    **dict.fromkeys(["tracking", "labels", "train", "evaluate", "export", "associate", "inspection"], STAGES),
     "report": 3,
     "pipeline": 4,
     "commands": 5,

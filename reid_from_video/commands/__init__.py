@@ -1,6 +1,7 @@
 """One module per ``rfv`` subcommand; importing this package registers them all, in help order."""
 
 from reid_from_video.commands import (  # noqa: F401  (registration)
+    associate,
     demo,
     embed,
     evaluate,

@@ -17,6 +17,16 @@ def normalize_rows(features: np.ndarray) -> np.ndarray:
     return features / np.where(norms > 0, norms, 1.0)
 
 
+def camera_centred(features: np.ndarray, cameras: np.ndarray) -> np.ndarray:
+    """Each camera's mean row subtracted from its rows, then unit length: what is common to everything a
+    camera sees (its light, colour balance, background) no longer separates it from the other cameras."""
+    centred = features.astype(np.float64, copy=True)
+    for camera in np.unique(cameras):
+        rows = cameras == camera
+        centred[rows] -= centred[rows].mean(axis=0)
+    return normalize_rows(centred).astype(features.dtype)
+
+
 def squared_euclidean(a, b, b_squared=None):
     """All squared L2 distances between the rows of ``a`` and ``b`` (rounding below 0 clipped): numpy
     arrays or torch tensors (on any device), whichever is given. ``b_squared``: the squared norms of the

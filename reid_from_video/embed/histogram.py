@@ -39,3 +39,10 @@ class HistogramEmbedder:
             ]
             out[i] = np.sqrt(np.concatenate(parts) / max(hsv.shape[0] * hsv.shape[1], 1))
         return normalize_rows(out)
+
+    def embed_crops(self, crops: list[np.ndarray]) -> np.ndarray:
+        """The histograms of whole crops (saved ones, e.g. a store's), one row each."""
+        if not crops:
+            return np.zeros((0, 2 * self.bins**3))
+        whole = [np.array([[0, 0, c.shape[1], c.shape[0]]], np.float64) for c in crops]
+        return np.concatenate([self.embed(c, box, 0) for c, box in zip(crops, whole, strict=True)])

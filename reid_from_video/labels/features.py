@@ -51,14 +51,9 @@ def model_embedder(model: str | Path, config: LabelConfig) -> CropEmbedder:
         from reid_from_video.embed.histogram import HistogramEmbedder
 
         histogram = HistogramEmbedder(EmbedderConfig(backend="histogram"))
-
-        def embed(crops: list[np.ndarray]) -> np.ndarray:
-            whole = [np.array([[0, 0, c.shape[1], c.shape[0]]], np.float64) for c in crops]
-            return np.concatenate([histogram.embed(c, box, 0) for c, box in zip(crops, whole, strict=True)])
-
         # The tracker's histograms are of the frame's pixels, not of the JPEG crops: never stored.
         return CropEmbedder(
-            embed,
+            histogram.embed_crops,
             HISTOGRAM,
             None,
             2 * histogram.bins**3,

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reid_from_video.core.distances import normalize_rows
+from reid_from_video.core.distances import camera_centred, normalize_rows
 from reid_from_video.core.errors import SettingError
 from reid_from_video.labels.cluster import Clustering, cluster
 from reid_from_video.labels.config import AssociationConfig, IsolationConfig, TmcConfig
@@ -141,16 +141,6 @@ def association_windows(
 def pooled_features(features: np.ndarray, windows: Sequence[np.ndarray]) -> np.ndarray:
     """The mean feature of every window of rows, unit length."""
     return normalize_rows(np.stack([features[w].mean(axis=0) for w in windows]))
-
-
-def camera_centred(features: np.ndarray, cameras: np.ndarray) -> np.ndarray:
-    """Each camera's mean row subtracted from its rows, then unit length: what is common to everything a
-    camera sees (its light, colour balance, background) no longer separates it from the other cameras."""
-    centred = features.astype(np.float64, copy=True)
-    for camera in np.unique(cameras):
-        rows = cameras == camera
-        centred[rows] -= centred[rows].mean(axis=0)
-    return normalize_rows(centred).astype(features.dtype)
 
 
 def associate(

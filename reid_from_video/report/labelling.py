@@ -169,7 +169,7 @@ def render_montage(ctx: Context) -> list[Any]:
     else:
         intro = f"No labels in this run: the {len(samples)} longest tracklets, {m.frames} crops each."
     out: list[Any] = [tag("p", join([intro, " Crops from ", ctx.where(store / "crops"), "."]))]
-    out += [_label_group(sample, m.height) for sample in samples]
+    out += [label_group(sample, m.height) for sample in samples]
     return out
 
 
@@ -177,7 +177,8 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _label_group(sample: LabelSample, height: int) -> Raw:
+def label_group(sample: LabelSample, height: int, noun: str = "label") -> Raw:
+    """One label's (or identity's) tracklets side by side, a few crops each, with camera, track, frames."""
     if sample.label is None:
         title = "tracklet"
     else:
@@ -185,7 +186,7 @@ def _label_group(sample: LabelSample, height: int) -> Raw:
         unit = "sub-tracklet" if sub else "tracklet"
         shown = f", {len(sample.tracklets)} shown" if len(sample.tracklets) < sample.units else ""
         where = _plural(sample.cameras, "camera")
-        title = f"label {sample.label}: {_plural(sample.units, unit)} in {where}{shown}"
+        title = f"{noun} {sample.label}: {_plural(sample.units, unit)} in {where}{shown}"
         if sub:
             title += " (camera \u00b7 track / sub-track)"
     items = []

@@ -62,9 +62,17 @@ def crop_uri(path: Path, height: int) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(encoded.tobytes()).decode("ascii") if ok else None
 
 
-def _labelled_rows(index: pd.DataFrame, labels_dir: Path | None) -> tuple[pd.DataFrame, bool]:
+def _labelled_rows(
+    index: pd.DataFrame, labels_dir: Path | None, given: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, bool]:
     """The index rows with ``sub_track`` and ``label`` columns (label -1: none; no labels.csv: all -1), and
-    whether the labels are keyed by sub-tracklets (TMC)."""
+    whether the labels are keyed by sub-tracklets (TMC). ``given``: a (camera, track, label) table instead
+    of labels.csv."""
+    if given is not None:
+        merged = index.assign(sub_track=0).merge(
+            given[["camera", "track", "label"]], on=["camera", "track"], how="left"
+        )
+        return merged.assign(label=merged["label"].fillna(-1).astype(np.int64)), False
     if labels_dir is None or not (labels_dir / "labels.csv").is_file():
         return index.assign(sub_track=0, label=-1), False
     labels_path = labels_dir / "labels.csv"
@@ -111,11 +119,14 @@ def _tracklet(store: TrackletStore, unit: pd.DataFrame, config: MontageConfig, s
     return sample
 
 
-def sample_tracklets(store_dir: Path, labels_dir: Path | None, config: MontageConfig) -> list[LabelSample]:
+def sample_tracklets(
+    store_dir: Path, labels_dir: Path | None, config: MontageConfig, labels: pd.DataFrame | None = None
+) -> list[LabelSample]:
     """Up to ``config.labels`` labels (or, without labels, single tracklets), each with up to
-    ``config.tracklets`` (sub-)tracklets of ``config.frames`` crops."""
+    ``config.tracklets`` (sub-)tracklets of ``config.frames`` crops; ``labels``: a (camera, track, label)
+    table instead of ``labels_dir``'s (e.g. ``rfv associate``'s identities)."""
     store = TrackletStore(store_dir)
-    rows, sub = _labelled_rows(store.read_index(), labels_dir)
+    rows, sub = _labelled_rows(store.read_index(), labels_dir, labels)
     units = rows.groupby(["camera", "track", SUB_TRACK], sort=True)
     table = units.agg(label=("label", "first"), frames=("frame", "size")).reset_index()
     labelled = bool((table["label"] >= 0).any())

@@ -1,0 +1,140 @@
+"""``rfv associate`` (associate/): which tracklets are known to be different people, average linkage that
+never joins them and does not chain, identities recovered from oracle features on a tracked synthetic
+world, the outputs (MOT files with global ids, journeys, the page) end to end, and the clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reid_from_video.associate.linking import Spans, known_different, link, link_threshold
+from reid_from_video.associate.run import tracklet_table
+from reid_from_video.cli import main
+from reid_from_video.io.mot import read_mot
+from reid_from_video.io.store import TrackletStore
+
+HALF_SIZE = ["detector.bg_min_area=40", "detector.bg_join_height=8", "detector.min_height=10"]  # 320 x 180
+
+
+def spans(*rows: tuple[int, int, int]) -> Spans:
+    camera, first, last = (np.array(column) for column in zip(*rows, strict=True))
+    return Spans(camera, first, last)
+
+
+def unit(*vectors: list[float]) -> np.ndarray:
+    rows = np.array(vectors, dtype=float)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_known_different_pairs_are_same_camera_tracklets_that_overlap_in_time():
+    s = spans((0, 1, 10), (0, 5, 20), (0, 21, 30), (1, 1, 30), (0, 10, 10))
+    i, j = known_different(s)
+    # 0-1 and 0-4 (frame 10 shared) and 1-4 overlap; 2 starts after 1 ends; camera 1 is alone.
+    assert sorted(zip(i.tolist(), j.tolist(), strict=True)) == [(0, 1), (0, 4), (1, 4)]
+
+
+def test_tracklets_seen_together_in_one_camera_are_never_one_identity():
+    same = unit([1, 0], [1, 0], [1, 0])
+    # 0 and 1 overlap in camera 0; 2 is camera 1 at the same time (cameras may overlap in view).
+    identity = link(same, spans((0, 1, 10), (0, 5, 15), (1, 1, 10)), threshold=0.5, neighbours=5)
+    assert identity[0] != identity[1] and identity[2] in (identity[0], identity[1])
+
+
+def test_average_linkage_does_not_chain_through_one_ambiguous_tracklet():
+    # a - b and b - c are close (cos distance 0.13), a - c far (0.5): single linkage would join all three.
+    angle = np.radians([0.0, 30.0, 60.0])
+    features = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    disjoint = spans((0, 1, 5), (1, 1, 5), (2, 1, 5))
+    identity = link(features, disjoint, threshold=0.2, neighbours=2)
+    assert len(set(identity.tolist())) == 2 and identity[0] == identity[1] != identity[2]
+    assert identity.tolist() == [0, 0, 1]  # numbered in tracklet order
+
+
+def test_the_threshold_is_the_quantile_of_known_different_distances():
+    features = unit([1, 0], [0, 1], [1, 1], [1, 0])
+    s = spans((0, 1, 10), (0, 1, 10), (0, 1, 10), (1, 1, 10))
+    value, pairs = link_threshold(features, s, 0.5)
+    by_hand = [1 - features[a] @ features[b] for a, b in [(0, 1), (0, 2), (1, 2)]]
+    assert pairs == 3 and value == pytest.approx(np.quantile(by_hand, 0.5))
+    assert link_threshold(features, spans((0, 1, 2), (0, 3, 4), (1, 1, 9), (2, 1, 9)), 0.5) is None
+
+
+@pytest.fixture(scope="module")
+def tracked(small_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 2-camera world tracked (background subtraction, colour histograms), with gt ids in its index."""
+    out = tmp_path_factory.mktemp("tracked") / "store"
+    args = ["track", str(small_world / "videos"), "--out", str(out), "-c", "synth", "progress=false"]
+    assert main([*args, *HALF_SIZE, "save_crops=true"]) == 0
+    return out
+
+
+def test_oracle_features_recover_the_people_a_tracker_kept_apart(tracked, small_world):
+    """Each tracklet embedded as its majority gt person: the identities are the people, except where two of
+    one person's tracklets overlap in one camera (then they must stay apart)."""
+    from reid_from_video.labels.ground_truth import attach_gt_ids
+
+    index = attach_gt_ids(TrackletStore(tracked).read_index().reset_index(drop=True), small_world / "gt")
+    table = tracklet_table(index)
+    person = np.array([index.loc[rows, "gt_id"].mode().iloc[0] for rows in table["rows"]], dtype=np.int64)
+    features = np.eye(person.max() + 1)[person]
+    s = Spans(
+        pd.factorize(table["camera"])[0], table["first_frame"].to_numpy(), table["last_frame"].to_numpy()
+    )
+    identity = link(features, s, threshold=0.5, neighbours=50)
+    # Never two people in one identity ...
+    assert all(len(set(person[identity == k].tolist())) == 1 for k in np.unique(identity))
+    # ... and all of a person's tracklets in one, unless two of them overlap in one camera.
+    i, j = known_different(s)
+    conflicted = set(person[i[person[i] == person[j]]].tolist())
+    whole = [p for p in np.unique(person) if p not in conflicted]
+    assert all(len(set(identity[person == p].tolist())) == 1 for p in whole)
+    assert any(len(set(s.camera[person == p].tolist())) == 2 for p in whole)  # one walked through both
+
+
+def test_rfv_associate_writes_global_ids_journeys_and_the_page(tracked, small_world, tmp_path, capsys):
+    out = tmp_path / "associate"
+    assert main(["associate", str(tracked), "--model", "histogram", "--out", str(out)]) == 0
+    assert "identities from" in capsys.readouterr().out
+    result = json.loads((out / "associate.json").read_text())
+    journeys = pd.read_csv(out / "journeys.csv", dtype={"camera": str})
+    index = TrackletStore(tracked).read_index()
+    assert len(journeys) == result["tracklets"] == index.groupby(["camera", "track"]).ngroups
+    assert journeys["identity"].nunique() == result["identities"] and 0 < result["threshold"] < 2
+    for camera, rows in journeys.groupby("camera"):
+        ours = read_mot(out / "mot" / f"{camera}.txt", kind="result")
+        theirs = read_mot(tracked / "mot" / f"{camera}.txt", kind="result")
+        assert len(ours) == len(theirs)  # every box the tracker wrote, renumbered
+        mapping = dict(zip(rows["track"], rows["identity"], strict=True))
+        merged = theirs.assign(expected=theirs["id"].map(mapping)).dropna(subset=["expected"])
+        ours_by_box = ours.set_index(["frame", "x", "y"])["id"]
+        assert (
+            merged.set_index(["frame", "x", "y"])["expected"]
+            == ours_by_box.loc[merged.set_index(["frame", "x", "y"]).index]
+        ).all()
+    page = (out / "identities.html").read_text()
+    assert page.count("<img") > 10 and "identity" in page
+    # The global ids are scored across cameras.
+    scored = tmp_path / "eval"
+    args = ["mot-eval", str(small_world / "gt"), str(out / "mot"), "--out", str(scored), "plots=false"]
+    assert main([*args, "cross_camera=global", "min_visibility=0.5"]) == 0
+    assert json.loads((scored / "summary.json").read_text())["COMBINED"]["cross_camera"]["persons"] == 8
+
+
+def test_bad_input_is_one_clear_error(tmp_path, tracked, capsys):
+    assert (
+        main(["associate", str(tmp_path / "nowhere"), "--model", "histogram", "--out", str(tmp_path / "o")])
+        == 2
+    )
+    assert "index.csv" in capsys.readouterr().err
+    missing = tmp_path / "missing.onnx"
+    assert main(["associate", str(tracked), "--model", str(missing), "--out", str(tmp_path / "o2")]) == 2
+    assert "missing.onnx" in capsys.readouterr().err
+    assert (
+        main(["associate", str(tracked), "--model", "histogram", "--out", str(tmp_path / "o3"), "quantile=2"])
+        == 2
+    )
+    assert "quantile" in capsys.readouterr().err
