@@ -32,7 +32,7 @@ rendered world of the same config).
 
     python benchmarks/bench_adaptation.py --osnet ../shared/data/models/osnet_x0_25_msmt17.onnx \\
         [--seeds 0 1 2] [--scale full|cpu|mini] [--out runs/bench-adaptation] [--device auto] \\
-        [--heldout-identities 160]
+        [--heldout-identities 160] [--methods tmc taudl scratch]
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def pretrained_score(heldout: Path, osnet: Path, out: Path, device: str) -> dict
 def one_seed(seed: int, args: argparse.Namespace) -> dict[str, dict[str, float]]:
 
     scores: dict[str, dict[str, float]] = {}
-    for method in METHODS[1:]:
+    for method in [m for m in METHODS[1:] if m in args.methods]:
         folder = args.out / f"seed{seed}" / method
         share_worlds(args.out / f"seed{seed}" / METHODS[1], folder)
         run_demo(folder, demo_config(seed, method, args))
@@ -164,13 +164,24 @@ def main() -> None:
     parser.add_argument(
         "--heldout-identities", type=int, default=HELDOUT_IDENTITIES, help="held-out people (full, cpu)"
     )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=METHODS[1:],
+        default=list(METHODS[1:]),
+        help="the trained variants to run (tmc first: its worlds are shared); pretrained is always scored",
+    )
     args = parser.parse_args()
+    if "tmc" not in args.methods:
+        parser.error("--methods needs tmc: the other variants reuse its rendered worlds")
     table = {seed: one_seed(seed, args) for seed in args.seeds}
+    methods = [m for m in METHODS if m == "pretrained" or m in args.methods]
     print(f"\nheld-out people of the same cameras, scale {args.scale}, seeds {args.seeds}")
     for seed, scores in table.items():
-        cells = "  ".join(f"{m} {scores[m]['mAP']:5.1f} / {scores[m]['rank1']:5.1f}" for m in METHODS)
-        print(f"seed {seed} (mAP / rank-1 %): {cells}")
-    for method in METHODS:
+        cells = "  ".join(f"{m} {scores[m]['mAP']:5.1f} / {scores[m]['rank1']:5.1f}" for m in methods)
+        size = f"{scores['tmc']['queries']:.0f} queries, {scores['tmc']['gallery']:.0f} gallery"
+        print(f"seed {seed} ({size}; mAP / rank-1 %): {cells}")
+    for method in methods:
         maps = [table[s][method]["mAP"] for s in args.seeds]
         gains = [table[s][method]["mAP"] - table[s]["pretrained"]["mAP"] for s in args.seeds]
         ranks = [table[s][method]["rank1"] for s in args.seeds]
