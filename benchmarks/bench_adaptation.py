@@ -114,8 +114,15 @@ def score(run: Path) -> dict[str, float]:
 
 
 def pretrained_score(heldout: Path, osnet: Path, out: Path, device: str) -> dict[str, float]:
+    """The OSNet file on the held-out set; a finished evaluation of it in ``out`` is read back (delete the
+    folder to score again)."""
     from reid_from_video.evaluate.evaluation import run_evaluate
+    from reid_from_video.evaluate.result import EvaluateResult
 
+    done = out / EvaluateResult.FILE
+    if done.is_file() and json.loads(done.read_text()).get("model") == str(osnet):
+        data = json.loads(done.read_text())
+        return {"mAP": 100 * data["mAP"], "rank1": 100 * data["rank1"]}
     result = run_evaluate(heldout / "mars", out, EvaluateConfig(plots=False, device=device), model=osnet)
     return {"mAP": 100 * result.mAP, "rank1": 100 * result.rank(1)}
 
