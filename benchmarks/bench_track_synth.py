@@ -5,7 +5,7 @@ tracks its videos with `rfv track -c synth` (MOG2 blobs, colour-histogram appear
 `rfv mot-eval` twice: against every gt row (MOTChallenge: people fully hidden behind others count as
 misses) and with `min_visibility=0.5` (gt boxes less than half visible become distractors: neither missed
 nor a false positive). Prints per camera and combined: detection recall and precision (of the written
-track boxes, motmetrics' CLEAR counts), MOTA, IDF1, IDSW, rFM, rSW, and frames/s per tracking stage.
+track boxes, the CLEAR counts), MOTA, IDF1, IDSW, rFM, rSW, and frames/s per tracking stage.
 
     python benchmarks/bench_track_synth.py [--seed 0] [--preset synth] [--onnx] [--world DIR] [KEY=VALUE ...]
 
