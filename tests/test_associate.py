@@ -138,3 +138,29 @@ def test_bad_input_is_one_clear_error(tmp_path, tracked, capsys):
         == 2
     )
     assert "quantile" in capsys.readouterr().err
+
+
+def test_rfv_search_ranks_the_querys_own_tracklet_first(tracked, tmp_path, capsys):
+    index = TrackletStore(tracked).read_index()
+    camera, track = index.groupby(["camera", "track"]).size().idxmax()  # the longest tracklet
+    crops = tracked / "crops" / camera / str(track)
+    out = tmp_path / "search"
+    args = ["search", str(tracked), "--query", str(crops), "--model", "histogram", "--out", str(out)]
+    assert main([*args, "top=5", "frames_per_tracklet=0"]) == 0  # every crop: the query is the tracklet
+    ranking = pd.read_csv(out / "ranking.csv", dtype={"camera": str})
+    assert len(ranking) == 5 and ranking["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert (ranking.iloc[0]["camera"], ranking.iloc[0]["track"]) == (camera, track)
+    assert ranking.iloc[0]["distance"] == pytest.approx(0.0, abs=1e-6)
+    assert ranking["distance"].is_monotonic_increasing
+    assert (out / "search.html").read_text().count("<img") >= 5
+    assert "ranked for" in capsys.readouterr().out
+
+
+def test_search_names_a_missing_or_unreadable_query(tracked, tmp_path, capsys):
+    base = ["search", str(tracked), "--model", "histogram", "--out", str(tmp_path / "s")]
+    assert main([*base, "--query", str(tmp_path / "nobody.jpg")]) == 2
+    assert "nobody.jpg" in capsys.readouterr().err
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    assert main([*base, "--query", str(broken)]) == 2
+    assert "broken.jpg" in capsys.readouterr().err and not (tmp_path / "s" / "ranking.csv").exists()

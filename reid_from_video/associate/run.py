@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reid_from_video.associate.config import AssociateConfig
+from reid_from_video.associate.config import AssociateConfig, TrackletFeatureConfig
 from reid_from_video.associate.linking import Spans, link, link_threshold
 from reid_from_video.associate.result import AssociateResult, Transit
 from reid_from_video.core.atomic import atomic_write
@@ -131,7 +131,11 @@ def tracklet_table(index: pd.DataFrame) -> pd.DataFrame:
 
 
 def tracklet_features_of(
-    store: TrackletStore, index: pd.DataFrame, tracklets: pd.DataFrame, model: str, config: AssociateConfig
+    store: TrackletStore,
+    index: pd.DataFrame,
+    tracklets: pd.DataFrame,
+    model: str,
+    config: TrackletFeatureConfig,
 ) -> tuple[np.ndarray, str]:
     """Unit feature rows, one per tracklet (the mean of its chosen frames), and where they came from: the
     features ``rfv track`` stored when ``model`` made them, else ``model`` run on the crops."""

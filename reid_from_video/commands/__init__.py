@@ -11,6 +11,7 @@ from reid_from_video.commands import (  # noqa: F401  (registration)
     mot_eval,
     report,
     run,
+    search,
     simulate,
     synth,
     track,

@@ -91,7 +91,7 @@ def _labelled_rows(
     return merged.assign(label=merged["label"].fillna(-1).astype(np.int64)), by_sub_track
 
 
-def _spread(count: int, wanted: int) -> list[int]:
+def spread(count: int, wanted: int) -> list[int]:
     """``wanted`` positions spread evenly over ``count`` (all when fewer)."""
     if count <= wanted:
         return list(range(count))
@@ -111,7 +111,7 @@ def _tracklet(store: TrackletStore, unit: pd.DataFrame, config: MontageConfig, s
         last_frame=int(unit["frame"].iloc[-1]),
         gt_ids=gt,
     )
-    for position in _spread(len(unit), config.frames):
+    for position in spread(len(unit), config.frames):
         row = unit.iloc[position]
         path = str(row["path"])
         uri = crop_uri(store.resolve(path), config.height) if path else None
