@@ -210,7 +210,8 @@ ARGUMENTS = {
     "track": ["cams"], "mot-eval": ["gt", "res"], "synth": [], "export": ["model.pt"], "demo": [],
     "embed": ["crops", "--model", "m.onnx"], "label": ["store"], "train": ["data"],
     "evaluate": ["data", "--features", "f.npy"], "inspect": ["cam.avi"], "simulate": ["mars"],
-    "report": ["run"], "run": ["cams"],
+    "report": ["run"], "run": ["cams"], "associate": ["store", "--model", "histogram"],
+    "search": ["store", "--query", "q.jpg", "--model", "histogram"],
 }  # fmt: skip
 
 

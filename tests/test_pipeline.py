@@ -45,7 +45,7 @@ MINI = [
     "pipeline.train.tmc.association.cluster.rho=0.05",
     "pipeline.export.batch=4",
 ]
-STAGES = ["track", "mot-eval", "label", "train", "evaluate", "export"]
+STAGES = ["track", "mot-eval", "label", "train", "evaluate", "export", "associate"]
 
 
 def _statuses(run: Path) -> dict[str, str]:
@@ -80,6 +80,9 @@ def test_demo_runs_every_stage_and_reports(demo):
     assert (run / "export" / "model.onnx").is_file()
     html = (run / "report.html").read_text()
     assert "MOTA" in html and "mAP" in html
+    associated = json.loads((run / "associate" / "associate.json").read_text())
+    assert associated["model"] == str(run / "train" / "model.pt") and associated["identities"] >= 1
+    assert (run / "associate" / "identities.html").is_file() and (run / "associate" / "mot").is_dir()
     config = load_config(PipelineConfig, run / "config.yaml")
     assert config.gt == str(demo / "world" / "gt") and config.eval_data == str(demo / "heldout" / "mars")
 
@@ -92,7 +95,7 @@ def test_unchanged_stages_are_skipped_and_a_change_reruns_what_follows(demo, tmp
     assert _statuses(out / "run") == dict.fromkeys(STAGES, "skipped")
     assert main(["demo", "--out", str(out), *MINI, "pipeline.train.epochs=1"]) == 0
     statuses = _statuses(out / "run")
-    assert [statuses[s] for s in STAGES] == ["skipped"] * 3 + ["done"] * 3
+    assert [statuses[s] for s in STAGES] == ["skipped"] * 3 + ["done"] * 4
     after = _weights(out / "run")
     assert any(not torch.equal(before[k], after[k]) for k in before)
 
@@ -118,7 +121,7 @@ def test_interrupted_training_resumes_to_the_same_model(demo, tmp_path, monkeypa
     monkeypatch.setattr(train_package, "run_train", real_run_train)
     assert main(["demo", "--out", str(out), *MINI]) == 0
     statuses = _statuses(out / "run")
-    assert [statuses[s] for s in STAGES] == ["skipped"] * 3 + ["done"] * 3
+    assert [statuses[s] for s in STAGES] == ["skipped"] * 3 + ["done"] * 4
     expected, resumed = _weights(demo / "run"), _weights(out / "run")
     assert expected.keys() == resumed.keys()
     assert all(torch.equal(expected[k], resumed[k]) for k in expected)

@@ -44,3 +44,13 @@ class AssociateResult(StageResult):
             f"{self.identities} identities from {self.tracklets} tracklets of {self.cameras} cameras, "
             f"{self.multi_camera} seen in several cameras (threshold {self.threshold:.3f})"
         )
+
+    def report(self) -> str:
+        """The lines ``rfv associate`` prints: the summary and the transit times between cameras."""
+        lines = [self.summary()]
+        lines += [
+            f"  {t.source} -> {t.target}: {t.journeys} identities, median {t.median_s:.1f} s "
+            f"({t.min_s:.1f} .. {t.max_s:.1f})"
+            for t in self.transits
+        ]
+        return "\n".join(lines)

@@ -184,11 +184,12 @@ def _threshold(
         return config.threshold, "threshold (fixed)", 0
     found = link_threshold(features, spans, config.quantile)
     if found is None:
-        raise InputError(
+        log.warning(
+            "%s: no two tracklets of one camera overlap in time, so nothing tells how close different "
+            "people come: nothing linked (give threshold=DISTANCE to link)",
             index_path,
-            "no two tracklets of one camera overlap in time, so nothing tells how close different people "
-            "come: give threshold=DISTANCE",
         )
+        return 0.0, "none: no two tracklets of one camera seen together (nothing linked)", 0
     value, pairs = found
     return value, f"quantile {config.quantile:g} of {pairs} pairs of tracklets seen together", pairs
 

@@ -38,9 +38,4 @@ def _run_associate(args: argparse.Namespace, config: AssociateConfig) -> None:
 
     result = run_associate(args.store, args.out, config, args.model)
     page = write_identities_page(args.out, config.max_identities)
-    print(f"{result.summary()}; {page}")
-    for transit in result.transits:
-        print(
-            f"  {transit.source} -> {transit.target}: {transit.journeys} journeys, median "
-            f"{transit.median_s:.1f} s ({transit.min_s:.1f} .. {transit.max_s:.1f})"
-        )
+    print(f"{result.report()}\n{page}")

@@ -13,7 +13,7 @@ from typing import Any
 
 RUN_FILE = "run.json"
 STAGE_FILE = "stage.json"
-STAGE_NAMES = ("track", "mot-eval", "label", "train", "evaluate", "export")
+STAGE_NAMES = ("track", "mot-eval", "label", "train", "evaluate", "export", "associate")
 
 
 def stage_dir(run: Path, stage: str) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reid_from_video.associate.config import AssociateConfig
 from reid_from_video.core.config import option, section
 from reid_from_video.evaluate.config import EvaluateConfig
 from reid_from_video.export.config import ExportConfig
@@ -44,6 +45,9 @@ class PipelineConfig:
     evaluate: EvaluateConfig = section(EvaluateConfig, "rfv evaluate (when eval_data is given)")
     export: ExportConfig = field(
         default_factory=lambda: ExportConfig(format="onnx"), metadata={"help": "rfv export (ONNX by default)"}
+    )
+    associate: AssociateConfig = section(
+        AssociateConfig, "rfv associate: the cameras' tracklets linked into global identities by the model"
     )
 
     def __post_init__(self) -> None:

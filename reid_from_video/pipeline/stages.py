@@ -110,6 +110,15 @@ def _export(paths: Paths, out: Path, config: Any) -> StageResult:
     return run_export(_path(paths["checkpoint"]), out, config)
 
 
+def _associate(paths: Paths, out: Path, config: Any) -> StageResult:
+    from reid_from_video.associate.run import run_associate
+    from reid_from_video.report.identities import write_identities_page
+
+    result = run_associate(_path(paths["store"]), out, config, _path(paths["model"]))
+    write_identities_page(out, config.max_identities)
+    return result
+
+
 def _train_eval_data(section: Any, i: Inputs) -> None:
     """Training scores the untrained network, and then every few epochs, on the held-out set (unless set)."""
     if i.eval_data and not section.eval.data:
@@ -204,5 +213,13 @@ STAGES: tuple[Stage, ...] = (
         ("export.json",),
         lambda i: {"checkpoint": i.folder("train") / "model.pt"},
         _export,
+    ),
+    Stage(
+        "associate",
+        "associate",
+        ("track", "train"),
+        ("journeys.csv",),
+        lambda i: {"store": i.folder("track"), "model": i.folder("train") / "model.pt"},
+        _associate,
     ),
 )

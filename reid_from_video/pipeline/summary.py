@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from reid_from_video.associate.result import AssociateResult
 from reid_from_video.core.errors import InputError
 from reid_from_video.evaluate.result import EvaluateResult
 from reid_from_video.export.result import ExportResult
@@ -20,6 +21,7 @@ RESULTS: dict[str, type[StageResult]] = {  # the stages whose figures the summar
     "train": TrainResult,
     "evaluate": EvaluateResult,
     "export": ExportResult,
+    "associate": AssociateResult,
 }
 
 
