@@ -16,9 +16,11 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command(
     "run",
-    help="the whole job: track, mot-eval (with gt), label, train, evaluate (with eval_data), export",
+    help="the whole job: track, mot-eval (with gt), label, train, evaluate (with eval_data), export, "
+    "associate",
     description="Run every stage in RUN/<stage>/, each exactly as its own rfv command with its section of "
-    "this config (track.*, mot_eval.*, label.*, train.*, evaluate.*, export.*). A stage whose config and "
+    "this config (track.*, mot_eval.*, label.*, train.*, evaluate.*, export.*, associate.*). A stage whose "
+    "config and "
     "inputs are unchanged since it finished is skipped; run the same command again after an interruption "
     "and it resumes (training from its last checkpoint). Ends with RUN/run.json, a summary and the report "
     "RUN/report.html. Presets: reid_from_video/configs/pipeline/ (tmc, the default; taudl).",
