@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -58,13 +59,9 @@ def run_associate(
     """``rfv associate``: link ``store``'s tracklets with ``model``'s features (a model file, or
     ``histogram``) into ``out`` (see the module docstring); the result (``associate.json``)."""
     started = time.perf_counter()
-    folder = store_folder(store)
-    tracklet_store = TrackletStore(folder)
-    index = tracklet_store.read_index().reset_index(drop=True)
-    if index.empty:
-        raise InputError(tracklet_store.index_path, "the store holds no tracklet")
-    tracklets = tracklet_table(index)
-    features, source = tracklet_features_of(tracklet_store, index, tracklets, str(model), config)
+    found = embedded_tracklets(store, str(model), config)
+    folder, tracklet_store, index, tracklets = found.folder, found.store, found.index, found.tracklets
+    features, source = found.features, found.source
     cameras = tracklets["camera"].to_numpy()
     if config.centre_cameras and len(np.unique(cameras)) > 1:
         features = camera_centred(features, cameras)
@@ -111,6 +108,30 @@ def run_associate(
         save_config(config, out)
     log.info("%s; wrote %s", result.summary(), out)
     return result
+
+
+@dataclass(frozen=True)
+class EmbeddedTracklets:
+    """A store's tracklets with one unit feature each, and where the features came from."""
+
+    folder: Path
+    store: TrackletStore
+    index: pd.DataFrame
+    tracklets: pd.DataFrame  # tracklet_table
+    features: np.ndarray
+    source: str
+
+
+def embedded_tracklets(store: str | Path, model: str, config: TrackletFeatureConfig) -> EmbeddedTracklets:
+    """The tracklets of ``store`` (a store, or an ``rfv run`` folder) and their features by ``model``."""
+    folder = store_folder(store)
+    tracklet_store = TrackletStore(folder)
+    index = tracklet_store.read_index().reset_index(drop=True)
+    if index.empty:
+        raise InputError(tracklet_store.index_path, "the store holds no tracklet")
+    tracklets = tracklet_table(index)
+    features, source = tracklet_features_of(tracklet_store, index, tracklets, model, config)
+    return EmbeddedTracklets(folder, tracklet_store, index, tracklets, features, source)
 
 
 def tracklet_table(index: pd.DataFrame) -> pd.DataFrame:

@@ -17,14 +17,13 @@ import cv2
 import numpy as np
 
 from reid_from_video.associate.config import SearchConfig
-from reid_from_video.associate.run import HISTOGRAM, store_folder, tracklet_features_of, tracklet_table
+from reid_from_video.associate.run import HISTOGRAM, embedded_tracklets
 from reid_from_video.core.atomic import atomic_write
 from reid_from_video.core.config import save_config
 from reid_from_video.core.distances import normalize_rows
 from reid_from_video.core.errors import InputError
 from reid_from_video.core.lock import output_lock
 from reid_from_video.io.results import StageResult
-from reid_from_video.io.store import TrackletStore
 
 log = logging.getLogger(__name__)
 RANKING_FILE = "ranking.csv"
@@ -86,13 +85,8 @@ def run_search(
     """``rfv search``: rank ``store``'s tracklets for the person in ``queries`` into ``out``."""
     files = query_files(queries)
     crops = query_crops(files)
-    folder = store_folder(store)
-    tracklet_store = TrackletStore(folder)
-    index = tracklet_store.read_index().reset_index(drop=True)
-    if index.empty:
-        raise InputError(tracklet_store.index_path, "the store holds no tracklet")
-    tracklets = tracklet_table(index)
-    features, source = tracklet_features_of(tracklet_store, index, tracklets, str(model), config)
+    found = embedded_tracklets(store, str(model), config)
+    folder, tracklets, features = found.folder, found.tracklets, found.features
     query = normalize_rows(_embed_queries(crops, str(model), config).mean(axis=0, keepdims=True))[0]
     distance = 1.0 - features @ query
     order = np.argsort(distance, kind="stable")[: config.top]
@@ -112,7 +106,7 @@ def run_search(
     result = SearchResult(
         store=str(folder),
         model=str(model),
-        features=source,
+        features=found.source,
         queries=tuple(str(f) for f in files),
         tracklets=len(tracklets),
         ranked=len(ranking),
