@@ -83,6 +83,7 @@ def test_demo_runs_every_stage_and_reports(demo):
     associated = json.loads((run / "associate" / "associate.json").read_text())
     assert associated["model"] == str(run / "train" / "model.pt") and associated["identities"] >= 1
     assert (run / "associate" / "identities.html").is_file() and (run / "associate" / "mot").is_dir()
+    assert "Identities across cameras" in html and "associate/identities.html" in html
     config = load_config(PipelineConfig, run / "config.yaml")
     assert config.gt == str(demo / "world" / "gt") and config.eval_data == str(demo / "heldout" / "mars")
 

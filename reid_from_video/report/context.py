@@ -57,6 +57,10 @@ class Context:
     def export(self) -> sections.ExportStage | None:
         return self._stage("export", sections.ExportStage)
 
+    @property
+    def associate(self) -> sections.AssociateStage | None:
+        return self._stage("associate", sections.AssociateStage)
+
     def where(self, path: Path, text: str | None = None) -> Raw:
         """A link to a file or folder of the run, relative to the page, showing its path inside the run."""
         suffix = "/" if path.is_dir() else ""

@@ -26,6 +26,7 @@ from reid_from_video.core.atomic import atomic_write
 from reid_from_video.core.errors import InputError, RfvError
 from reid_from_video.core.lock import output_lock
 from reid_from_video.report import sections
+from reid_from_video.report.association import render_associate
 from reid_from_video.report.config import REPORT_FILE, ReportConfig
 from reid_from_video.report.context import Context
 from reid_from_video.report.exported import render_export
@@ -46,6 +47,7 @@ READERS: dict[str, Callable[[Path], object]] = {
     "train": sections.read_train,
     "evaluate": sections.read_evaluate,
     "export": sections.read_export,
+    "associate": sections.read_associate,
 }
 # (anchor, title, short name for the navigation bar, renderer, the stages it reads)
 SECTIONS: list[tuple[str, str, str, Callable[[Context], list[Any]], tuple[str, ...]]] = [
@@ -62,6 +64,7 @@ SECTIONS: list[tuple[str, str, str, Callable[[Context], list[Any]], tuple[str, .
         ("train", "evaluate"),
     ),
     ("export", "Exported model", "Export", render_export, ("export",)),
+    ("associate", "Identities across cameras", "Identities", render_associate, ("associate",)),
     ("montage", "Sample tracklets per label", "Montage", render_montage, ("track", "label")),
     ("time", "Time per stage", "Time", render_times, ("run", "track")),
 ]

@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from reid_from_video.associate.result import AssociateResult
 from reid_from_video.core.errors import InputError
 from reid_from_video.core.layout import RUN_FILE, stage_dir
 from reid_from_video.evaluate.result import EvaluateResult
@@ -121,6 +122,23 @@ class ExportStage:
     result: ExportResult | None
     files: list[tuple[str, int]]  # (name, bytes)
     cards: dict[str, JsonObject]  # model file card name -> the model card
+
+
+@dataclass(frozen=True)
+class AssociateStage:
+    folder: Path
+    result: AssociateResult | None
+    page: bool  # identities.html is there
+
+
+def read_associate(run: Path) -> AssociateStage | None:
+    """RUN/associate/: associate.json (:class:`AssociateResult`) and whether identities.html exists."""
+    folder = stage_dir(run, "associate")
+    if not folder.is_dir():
+        return None
+    return AssociateStage(
+        folder, AssociateResult.read_optional(folder), (folder / "identities.html").is_file()
+    )
 
 
 def read_track(run: Path) -> TrackStage | None:
