@@ -20,7 +20,9 @@ from reid_from_video.core.errors import InputError
 from reid_from_video.report.config import REPORT_FILE
 from reid_from_video.report.page import build_report, write_report
 
-SECTIONS = ("summary", "track", "mot", "labels", "train", "evaluate", "export", "associate", "montage", "time")
+SECTIONS = (
+    "summary", "track", "mot", "labels", "train", "evaluate", "export", "associate", "montage", "time"
+)  # fmt: skip
 # The synth tracking preset is set for 640x360; at half the size, areas and heights shrink (test_track_synth).
 HALF_SIZE = ["detector.bg_min_area=40", "detector.bg_join_height=8", "detector.min_height=10"]
 TINY_TRAIN = [
