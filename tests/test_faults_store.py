@@ -315,3 +315,27 @@ def test_a_file_the_config_names_replaced_in_place_is_not_resumed(tmp_path: Path
     dets.write_text("1,-1,10,10,40,100,0.9\n")
     capsys.readouterr()
     clear_error(main(args), capsys.readouterr().err, "detector.source", "overwrite=true")
+
+
+def test_a_store_of_an_older_rfv_resumes_when_its_missing_keys_are_at_their_defaults(tmp_path: Path, capsys):
+    """A record written before an option existed lacks its key: the camera was tracked as the option's
+    default (new options keep the old behaviour as default), so it is resumed; any other value is refused."""
+    dets = tmp_path / "det.txt"
+    dets.write_text("\n".join(f"{k},-1,{100 + 4 * k},50,40,100,0.9" for k in range(1, 9)) + "\n")
+    sequence = tmp_path / "mot" / "SEQ-01"
+    sequence.mkdir(parents=True)
+    (sequence / "seqinfo.ini").write_text(
+        "[Sequence]\nname=SEQ-01\nimDir=img1\nframeRate=10\nseqLength=8\nimWidth=640\nimHeight=480\n"
+    )
+    out = tmp_path / "out"
+    args = ["track", str(tmp_path / "mot"), "--out", str(out), "-c", "mot17", "progress=false"]
+    args.append(f"detector.source={dets}")
+    assert main(args) == 0
+    record = out / "cameras" / "SEQ-01.json"
+    data = json.loads(record.read_text())
+    del data["settings"]["tracker.matching"]  # as an rfv before the option wrote it
+    record.write_text(json.dumps(data))
+    assert main(args) == 0
+    assert _summary(out)["skipped_complete"] == ["SEQ-01"]
+    capsys.readouterr()
+    clear_error(main([*args, "tracker.matching=global"]), capsys.readouterr().err, "tracker.matching")

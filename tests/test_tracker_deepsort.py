@@ -117,3 +117,55 @@ def test_preset_holds_the_defaults():
     from reid_from_video.core.config import PRESETS_DIR, load_config
 
     assert load_config(DeepSortConfig, PRESETS_DIR / "trackers" / "deepsort.yaml") == DeepSortConfig()
+
+
+def _unit(v: list[float]) -> np.ndarray:
+    v = np.asarray(v, dtype=float)
+    return v / np.linalg.norm(v)
+
+
+def test_ema_memory_is_the_normalised_moving_average_of_the_features():
+    tracker = DeepSort(DeepSortConfig(n_init=1, appearance_memory="ema", ema_alpha=0.8))
+    features = [_unit([1, 0, 0]), _unit([1, 1, 0]), _unit([0, 1, 1]), _unit([0, 0, 1])]
+    for k, f in enumerate(features):
+        tracker.update(np.array([_box(100 + k)]), features=f[None, :])
+    expected = features[0]
+    for f in features[1:]:  # by hand: e = 0.8 e + 0.2 f, L2-normalised at each step
+        expected = 0.8 * expected + 0.2 * f
+        expected = expected / np.linalg.norm(expected)
+    assert tracker.galleries[1].shape == (1, 3)
+    np.testing.assert_allclose(tracker.galleries[1][0], expected, atol=1e-12)
+
+
+@pytest.mark.parametrize(("matching", "winner"), [("cascade", 1), ("global", 2)])
+def test_global_matching_gives_a_detection_to_the_nearest_track_not_the_most_recent(matching, winner):
+    """Two people at one place, A (id 1) seen last frame and B (id 2) missed once; the next detection looks
+    more like B (cosine distance 0.2) than A (0.4). DeepSORT's cascade offers it to the recent A first
+    and A takes it (0.4 is inside the gate); StrongSORT's global assignment gives it to B."""
+    tracker = DeepSort(DeepSortConfig(n_init=1, max_cosine_distance=0.5, matching=matching))
+    fa, fb = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    box = _box(100)
+    tracker.update(np.array([box, box]), features=np.stack([fa, fb]))
+    tracker.update(np.array([box]), features=fa[None, :])  # B missed
+    out = tracker.update(np.array([box]), features=(0.6 * fa + 0.8 * fb)[None, :])
+    assert out.ids.tolist() == [winner]
+
+
+def test_strongsort_preset_changes_only_the_matching_keys():
+    from dataclasses import asdict
+
+    from reid_from_video.core.config import PRESETS_DIR, load_config
+
+    strong = asdict(load_config(DeepSortConfig, PRESETS_DIR / "trackers" / "strongsort.yaml"))
+    paper = asdict(DeepSortConfig())
+    changed = {k: v for k, v in strong.items() if paper[k] != v}
+    expected = {"matching": "global", "appearance_memory": "ema", "nsa_kalman": True, "lambda_motion": 0.02}
+    assert changed == expected
+
+
+@pytest.mark.parametrize(
+    "bad", [{"ema_alpha": 1.0}, {"ema_alpha": -0.1}, {"lambda_motion": 1.5}, {"lambda_motion": -0.1}]
+)
+def test_bad_matching_settings_are_refused(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        DeepSortConfig(**bad)

@@ -61,3 +61,26 @@ def test_batches_are_independent():
     distances = kf.gating_distance(mean, cov, z)
     assert distances.shape == (2, 2)
     assert distances[0, 0] < CHI2INV95[4] < distances[0, 1]  # the far box is gated out
+
+
+def test_nsa_update_scales_the_measurement_noise_by_hand():
+    """StrongSORT's NSA Kalman: R times (1 - score). Checked against the textbook update with that R."""
+    kf = KalmanFilter()
+    mean, cov = kf.initiate(np.array([[50.0, 80.0, 0.4, 100.0]]))
+    mean, cov = kf.predict(mean, cov)
+    z = np.array([[53.0, 78.0, 0.42, 104.0]])
+    scale = np.array([0.25])
+    h = mean[0, 3]
+    r = np.diag([(0.05 * h) ** 2, (0.05 * h) ** 2, 0.1**2, (0.05 * h) ** 2]) * 0.25
+    hm = np.hstack([np.eye(4), np.zeros((4, 4))])
+    s = hm @ cov[0] @ hm.T + r
+    gain = cov[0] @ hm.T @ np.linalg.inv(s)
+    expected_mean = mean[0] + gain @ (z[0] - hm @ mean[0])
+    expected_cov = cov[0] - gain @ s @ gain.T
+    new_mean, new_cov = kf.update(mean, cov, z, scale)
+    np.testing.assert_allclose(new_mean[0], expected_mean, rtol=1e-10)
+    np.testing.assert_allclose(new_cov[0], expected_cov, rtol=1e-9, atol=1e-12)
+    plain_mean, _ = kf.update(mean, cov, z)
+    np.testing.assert_allclose(kf.update(mean, cov, z, np.ones(1))[0], plain_mean)
+    # a confident detection (small noise) pulls the state closer to itself than the plain update does
+    assert np.abs(new_mean[0, :4] - z[0]).sum() < np.abs(plain_mean[0, :4] - z[0]).sum()

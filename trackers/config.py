@@ -32,6 +32,22 @@ class DeepSortConfig:
     lambda_motion: float = _option(
         0.0, "weight of the Mahalanobis distance in the cascade cost (paper: 0, appearance only)"
     )
+    matching: Literal["cascade", "global"] = _option(
+        "cascade",
+        "appearance matching of confirmed tracks: DeepSORT's cascade (most recently seen first) or one "
+        "global assignment over all of them (StrongSORT's 'vanilla matching')",
+    )
+    appearance_memory: Literal["gallery", "ema"] = _option(
+        "gallery",
+        "a track's appearance: its last nn_budget features, nearest one counts (DeepSORT), or one "
+        "exponential moving average of them (StrongSORT's EMA)",
+    )
+    ema_alpha: float = _option(
+        0.9, "appearance_memory=ema: weight of the track's feature against the new one"
+    )
+    nsa_kalman: bool = _option(
+        False, "StrongSORT's NSA Kalman: scale the measurement noise by (1 - detection score)"
+    )
     motion_metric: Literal["iou", "mahalanobis"] = _option(
         "iou", "cascade cost when there are no appearance features: 1 - IoU (gated) or Mahalanobis / gate"
     )
@@ -60,6 +76,10 @@ class DeepSortConfig:
         for name in ("max_cosine_distance", "max_iou_distance", "low_iou_distance"):
             if not 0 <= getattr(self, name) <= 2:
                 raise ValueError(f"{name} must be in [0, 2], got {getattr(self, name)}")
+        if not 0 <= self.ema_alpha < 1:
+            raise ValueError(f"ema_alpha must be in [0, 1), got {self.ema_alpha}")
+        if not 0 <= self.lambda_motion <= 1:
+            raise ValueError(f"lambda_motion must be in [0, 1], got {self.lambda_motion}")
         if self.reference_fps is not None and self.reference_fps <= 0:
             raise ValueError(f"reference_fps must be positive, got {self.reference_fps}")
 

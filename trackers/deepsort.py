@@ -11,6 +11,12 @@ One :meth:`DeepSort.update` per frame:
    confirmed tracks still unmatched;
 5. Kalman update of matched tracks; unmatched tracks miss (tentative ones die, confirmed ones after
    ``max_age`` frames); unmatched high-score detections start tentative tracks.
+
+StrongSORT (Du et al. 2023) changes step 2 in three ways, each an option here: one global assignment
+instead of the cascade (``matching=global``), each track's appearance as an exponential moving average of
+its features instead of a gallery (``appearance_memory=ema``), and a little motion in the cost
+(``lambda_motion``, the paper's 0.02); and step 5's Kalman update trusts confident detections more
+(``nsa_kalman``: measurement noise times 1 - score).
 """
 
 from __future__ import annotations
@@ -142,6 +148,8 @@ class DeepSort:
         def sub_cost(ts: list[int], ds: list[int]) -> np.ndarray:
             return cost[np.ix_([row_of[t] for t in ts], [col_of[d] for d in ds])]
 
+        if cfg.matching == "global":  # StrongSORT: every confirmed track competes at once
+            return linear_assignment(cost, max_cost, tracks, dets)
         ages = [t.time_since_update for t in self.tracks]
         return matching_cascade(sub_cost, max_cost, ages, tracks, dets, depth=self.max_age)
 
@@ -166,8 +174,9 @@ class DeepSort:
         if matches:
             t_idx = np.array([t for t, _ in matches])
             d_idx = np.array([d for _, d in matches])
+            noise = 1 - scores[d_idx] if self.config.nsa_kalman else None
             self.means[t_idx], self.covs[t_idx] = self.kf.update(
-                self.means[t_idx], self.covs[t_idx], xyah[d_idx]
+                self.means[t_idx], self.covs[t_idx], xyah[d_idx], noise
             )
             for t, d in matches:
                 # A low-score detection (often a partly hidden person) updates the motion, not the gallery.
@@ -193,22 +202,33 @@ class DeepSort:
         self._update_galleries()
 
     def _update_galleries(self) -> None:
-        """Move confirmed tracks' new features into their galleries (last nn_budget kept); drop the rest."""
-        budget = self.config.nn_budget
+        """Move confirmed tracks' new features into their galleries; drop the galleries of the rest.
+
+        ``appearance_memory=gallery`` keeps the last ``nn_budget`` features; ``ema`` keeps one row, the
+        L2-normalised exponential moving average of all of them, oldest first (StrongSORT)."""
         galleries = {}
         for track in self.tracks:
             if not track.is_confirmed:
                 continue
             gallery = self.galleries.get(track.track_id)
             if track.features:
-                new = np.stack(track.features)
-                gallery = new if gallery is None else np.concatenate([gallery, new])
+                gallery = self._remember(gallery, np.stack(track.features))
                 track.features = []
-                if budget is not None and len(gallery) > budget:
-                    gallery = gallery[-budget:]
             if gallery is not None:
                 galleries[track.track_id] = gallery
         self.galleries = galleries
+
+    def _remember(self, gallery: np.ndarray | None, new: np.ndarray) -> np.ndarray:
+        cfg = self.config
+        if cfg.appearance_memory == "ema":
+            average, rest = (new[0], new[1:]) if gallery is None else (gallery[0], new)
+            for feature in rest:
+                average = cfg.ema_alpha * average + (1 - cfg.ema_alpha) * feature
+                average = average / max(np.linalg.norm(average), 1e-12)
+            return average[None, :]
+        gallery = new if gallery is None else np.concatenate([gallery, new])
+        budget = cfg.nn_budget
+        return gallery[-budget:] if budget is not None and len(gallery) > budget else gallery
 
     def _output(self) -> TrackerOutput:
         limit = self.config.output_missed

@@ -71,18 +71,29 @@ class KalmanFilter:
         cov = _F @ cov @ _F.T + _diag(std**2)
         return mean, cov
 
-    def project(self, mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The states in measurement space: H x and H P H^T + R."""
+    def project(
+        self, mean: np.ndarray, cov: np.ndarray, noise_scale: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The states in measurement space: H x and H P H^T + R, R times ``noise_scale`` (N,) if given."""
         h = mean[:, 3]
         pos = self.std_pos * h
         std = np.stack([pos, pos, np.full_like(h, 1e-1), pos], axis=1)
-        return mean[:, :4], cov[:, :4, :4] + _diag(std**2)
+        r = _diag(std**2)
+        if noise_scale is not None:
+            r = r * np.asarray(noise_scale, dtype=float)[:, None, None]
+        return mean[:, :4], cov[:, :4, :4] + r
 
     def update(
-        self, mean: np.ndarray, cov: np.ndarray, measurements: np.ndarray
+        self,
+        mean: np.ndarray,
+        cov: np.ndarray,
+        measurements: np.ndarray,
+        noise_scale: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Correct each state with its (N, 4) xyah measurement (standard Kalman gain)."""
-        z_mean, s = self.project(mean, cov)
+        """Correct each state with its (N, 4) xyah measurement (standard Kalman gain). ``noise_scale`` (N,)
+        multiplies each measurement's noise: StrongSORT's NSA Kalman passes 1 - detection score, so that a
+        confident detection pulls the state harder than a doubtful one."""
+        z_mean, s = self.project(mean, cov, noise_scale)
         pht = cov[:, :, :4]  # P H^T
         gain = np.linalg.solve(s, pht.transpose(0, 2, 1)).transpose(0, 2, 1)  # P H^T S^-1 (S symmetric)
         innovation = np.asarray(measurements, dtype=float) - z_mean

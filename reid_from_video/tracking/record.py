@@ -14,6 +14,7 @@ unless ``overwrite=true``, which deletes such cameras' outputs so that the store
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,19 +56,12 @@ def camera_settings(config: TrackConfig) -> dict[str, Any]:
     """Every key of ``config`` that shapes a camera's outputs, flat (``tracker.max_age``); a key naming a
     file (a model) by the file's content (``sha256:...``), not its path: a model replaced in place counts, a
     moved one does not."""
-    flat: dict[str, Any] = {}
+    flat = _flatten({k: v for k, v in config_to_dict(config).items() if k not in RUN_ONLY})
+    return {k: f"sha256:{file_sha256(v)}" if _names_file(v) else v for k, v in flat.items()}
 
-    def walk(value: Any, key: str) -> None:
-        if isinstance(value, dict):
-            for name, item in value.items():
-                walk(item, f"{key}.{name}" if key else name)
-        elif isinstance(value, str) and value and Path(value).is_file():
-            flat[key] = f"sha256:{file_sha256(value)}"
-        else:
-            flat[key] = value
 
-    walk({k: v for k, v in config_to_dict(config).items() if k not in RUN_ONLY}, "")
-    return flat
+def _names_file(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and Path(value).is_file()
 
 
 def write_record(out: Path, record: CameraRecord) -> None:
@@ -97,7 +91,7 @@ def plan(out: Path, sources: list[Source], config: TrackConfig) -> Plan:
     store = TrackletStore(out)
     settings = camera_settings(config)
     complete = [c for c in store.complete_cameras() if (out / "mot" / f"{c}.txt").is_file()]
-    records = {camera: read_record(out, camera) for camera in complete}
+    records = {camera: _with_new_keys(read_record(out, camera)) for camera in complete}
     conflicts = {
         c: _differences(r, settings) for c, r in records.items() if r is None or r.settings != settings
     }
@@ -124,6 +118,26 @@ def plan(out: Path, sources: list[Source], config: TrackConfig) -> Plan:
         if c not in tracked_now and c not in conflicts and r is not None and r.result is not None
     ]
     return Plan(done, todo, earlier)
+
+
+def _with_new_keys(record: CameraRecord | None) -> CameraRecord | None:
+    """``record`` with the keys added to the config since it was written, at their defaults: an option is
+    added with the old behaviour as its default, so a camera tracked before it existed was tracked as that
+    default asks (a store made by an older rfv stays resumable)."""
+    if record is None:
+        return None
+    defaults = {k: v for k, v in config_to_dict(TrackConfig()).items() if k not in RUN_ONLY}
+    flat = _flatten(defaults)
+    missing = {k: v for k, v in flat.items() if k not in record.settings}
+    return dataclasses.replace(record, settings={**record.settings, **missing}) if missing else record
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in values.items():
+        key = f"{prefix}.{name}" if prefix else name
+        flat.update(_flatten(value, key) if isinstance(value, dict) else {key: value})
+    return flat
 
 
 def remove_camera(out: Path, camera: str) -> None:
