@@ -2,7 +2,9 @@
 
 1. All 7 sequences, public detections, motion only (`rfv track -c mot17`), scored like the reference.
 2. Sequences 05 and 09 with the original deep_sort appearance features (deep_sort .npy files: the same
-   detections with the mars-small128 CNN's 128-d features), against the reference on the same sequences.
+   detections with the mars-small128 CNN's 128-d features), against the reference on the same sequences;
+   also with StrongSORT's matching (``configs/trackers/strongsort.yaml``'s four keys), a check on other data
+   of the matching the real-video presets use.
 
 Both sides are scored in the same run by `rfv mot-eval` (MOTChallenge preprocessing). Prints MOTA, IDF1,
 HOTA, IDSW, rFM, rSW per side, and the tracking time.
@@ -13,6 +15,7 @@ HOTA, IDSW, rFM, rSW per side, and the tracking time.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -28,6 +31,7 @@ from reid_from_video.tracking.run import run_track
 
 SEQUENCES = [f"MOT17-{n:02d}-FRCNN" for n in (2, 4, 5, 9, 10, 11, 13)]
 WITH_FEATURES = ["MOT17-05-FRCNN", "MOT17-09-FRCNN"]
+STRONGSORT = {"matching": "global", "appearance_memory": "ema", "lambda_motion": 0.02, "nsa_kalman": True}
 
 
 def combined(gt: Path, results: Path, seqs: list[str]) -> pd.Series:
@@ -70,6 +74,9 @@ def main() -> int:
             stage="track",
         )
         summary_f = run_track(gt, out / "appearance", appearance)
+        strong_tracker = dataclasses.replace(appearance.tracker, **STRONGSORT)
+        strong = dataclasses.replace(appearance, tracker=strong_tracker)
+        run_track(gt, out / "strongsort", strong)
         print("7 MOT17 FRCNN train sequences, public detections (combined):")
         ref_all = combined(gt, reference, SEQUENCES)
         ours_all = combined(gt, out / "motion" / "mot", SEQUENCES)
@@ -80,6 +87,7 @@ def main() -> int:
         ours_f = combined(gt, out / "appearance" / "mot", WITH_FEATURES)
         print(row("reference DeepSORT outputs", ref_f))
         print(row("ours, deep_sort features", ours_f))
+        print(row("ours, + StrongSORT's matching", combined(gt, out / "strongsort" / "mot", WITH_FEATURES)))
         for name, s in (("motion only", summary), ("appearance", summary_f)):
             frames = s.totals.frames
             seconds = s.totals.stage_seconds["track"]
