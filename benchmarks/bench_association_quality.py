@@ -5,8 +5,9 @@ It reads the folders ``benchmarks/bench_adaptation.py`` leaves (``OUT/seed<N>/tm
 with its global gt ids, the ``rfv run`` that tracked it per camera and adapted OSNet to it by TMC), links
 the run's tracklets with each feature source (``rfv associate``'s defaults), and scores the global ids with
 ``rfv mot-eval cross_camera=global`` against the world's gt: multi-camera IDF1 / IDP / IDR and the
-cross-camera rFM / rSW; the first row is the per-camera tracking with no association
-(``cross_camera=per_camera``). Prints one table per seed and the mean ± standard deviation over seeds.
+cross-camera rFM / rSW, and the share of journeys (identities) whose camera sequence is right; the first
+row is the per-camera tracking with no association (``cross_camera=per_camera``). Prints one table per
+seed and the mean ± standard deviation over seeds.
 
     python benchmarks/bench_association_quality.py --osnet ../shared/data/models/osnet_x0_25_msmt17.onnx \\
         [--runs runs/bench-adaptation] [--out runs/bench-association]
@@ -29,7 +30,8 @@ def scores(gt: Path, mot: Path, mode: str) -> dict[str, float]:
     x = result.combined.cross_camera
     assert x is not None
     return {"IDF1": 100 * x.idf1, "IDP": 100 * x.idp, "IDR": 100 * x.idr, "rFM": x.rfm or 0,
-            "rSW": x.rsw or 0, "identities": x.identities, "persons": x.persons}  # fmt: skip
+            "rSW": x.rsw or 0, "journeys %": 100 * x.journey_share, "identities": x.identities,
+            "persons": x.persons}  # fmt: skip
 
 
 def one_seed(folder: Path, osnet: Path, out: Path) -> dict[str, dict[str, float]]:
@@ -57,7 +59,7 @@ def main() -> None:
     if not seeds:
         raise SystemExit(f"{args.runs}: no seed*/tmc with a trained model (run bench_adaptation.py first)")
     tables = {p.parent.name: one_seed(p, args.osnet, args.out / p.parent.name) for p in seeds}
-    columns = ["IDF1", "IDP", "IDR", "rFM", "rSW", "identities"]
+    columns = ["IDF1", "IDP", "IDR", "rFM", "rSW", "journeys %", "identities"]
     for seed, rows in tables.items():
         persons = next(iter(rows.values()))["persons"]
         print(f"\n{seed} ({persons} persons): multi-camera identity, cross-camera noise")
@@ -66,11 +68,12 @@ def main() -> None:
             cells = (f"{row[c]:10d}" if c == "identities" else f"{row[c]:10.2f}" for c in columns)
             print(f"{name:30s} " + " ".join(cells))
     names = list(next(iter(tables.values())))
-    print(f"\nmean ± sd over {len(tables)} seed(s), multi-camera IDF1:")
-    for name in names:
-        values = [rows[name]["IDF1"] for rows in tables.values()]
-        spread = statistics.stdev(values) if len(values) > 1 else 0.0
-        print(f"{name:30s} {statistics.mean(values):5.1f} ± {spread:4.1f}")
+    for column in ("IDF1", "rFM", "rSW", "journeys %"):
+        print(f"\nmean ± sd over {len(tables)} seed(s), {column}:")
+        for name in names:
+            values = [rows[name][column] for rows in tables.values()]
+            spread = statistics.stdev(values) if len(values) > 1 else 0.0
+            print(f"{name:30s} {statistics.mean(values):6.2f} ± {spread:5.2f}")
 
 
 if __name__ == "__main__":

@@ -69,6 +69,44 @@ def random_network(seed: int) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
     return cameras
 
 
+def plain_right_journeys(cameras) -> int:
+    """Journeys by hand: per identity, the time-ordered cameras and, per camera, the person it overlaps in
+    the most frames (ties: the lower id)."""
+    seen: dict[int, list[tuple[int, str, int | None]]] = {}
+    truth: dict[int, list[tuple[int, str]]] = {}
+    for name, (gt, result) in cameras.items():
+        for person, rows in gt.groupby("id"):
+            truth.setdefault(person, []).append((rows.frame.min(), name))
+        for identity, rows in result.groupby("id"):
+            votes: dict[int, int] = {}
+            for _, r in rows.iterrows():
+                same = gt[gt.frame == r.frame]
+                for _, g in same.iterrows():
+                    if plain_iou((r.x, r.y, r.w, r.h), (g.x, g.y, g.w, g.h)) >= 0.5:
+                        votes[g.id] = votes.get(g.id, 0) + 1
+            best = min(votes, key=lambda p: (-votes[p], p)) if votes else None
+            seen.setdefault(identity, []).append((rows.frame.min(), name, best))
+
+    def order(visits):
+        names = [v[1] for v in sorted(visits)]
+        return [n for k, n in enumerate(names) if k == 0 or names[k - 1] != n]
+
+    right = 0
+    for visits in seen.values():
+        people = {v[2] for v in visits}
+        if len(people) == 1 and None not in people:
+            right += order(visits) == order(truth[people.pop()])
+    return right
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_right_journeys_equal_a_plain_count(seed):
+    cameras = random_network(seed)
+    scores = cross_camera_scores(cameras, "global")
+    assert scores.journeys_right == plain_right_journeys(cameras)
+    assert scores.journeys == len({i for _, r in cameras.values() for i in r["id"]})
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_multi_camera_identity_metrics_equal_a_plain_search_over_assignments(seed):
     cameras = random_network(seed)
@@ -94,16 +132,22 @@ def test_one_person_through_two_cameras_by_hand():
     }
     perfect = cross_camera_scores(same, "global")
     assert (perfect.idf1, perfect.rfm, perfect.rsw) == (1.0, 1.0, 1.0)
+    assert (perfect.journeys, perfect.journeys_right) == (2, 2)  # a -> b, and b
     # The same tracks scored per camera: person 1 is two identities; IDTP 20 of 30.
     split = cross_camera_scores(same, "per_camera")
     assert (split.idtp, split.idfn, split.idfp) == (20, 10, 10)
     assert split.idf1 == pytest.approx(2 / 3)
     assert split.identities == 3 and split.rfm == 1.5 and split.rsw == 1.0  # person 1: 2 ids, person 2: 1
+    assert (split.journeys, split.journeys_right) == (3, 1)  # only person 2's (b) is whole
     # One identity for person 1 in a and person 2 in b: a switch across cameras (rSW 2 for it).
     swapped = {"a": (gt_a, table([(f, 7, *box(10.0 * f)) for f in range(1, 11)])),
                "b": (gt_b, table([(f, 7, *box(600.0)) for f in range(21, 31)]))}  # fmt: skip
     mixed = cross_camera_scores(swapped, "global")
     assert mixed.rsw == 2.0 and mixed.rfm == 1.0 and mixed.idtp == 10
+    assert (mixed.journeys, mixed.journeys_right) == (1, 0)  # a -> b as person 1, but person 2 in b
+    # Person 1 tracked in a only (lost in b): its journey, a, misses camera b.
+    lost = {"a": (gt_a, table(walk_a)), "b": (gt_b, table(other_b))}
+    assert cross_camera_scores(lost, "global").journeys_right == 1  # person 2's
 
 
 def test_one_camera_with_global_ids_is_the_single_camera_idf1(shared_data, tmp_path):

@@ -17,6 +17,14 @@ Cross-camera rFM / rSW are the TMC paper's rates (:mod:`reid_from_video.noise.rf
 identities: per frame and camera, one-to-one matching at ``iou``; rFM = mean number of result identities per
 matched person, rSW = mean number of persons per matched result identity, a pair counting when matched in
 at least ``min_frames`` frames summed over the cameras.
+
+Journeys: an identity's journey is the order of the cameras it visits (its visits sorted by their first
+frame, a camera repeated back to back counted once; the cameras share one clock, frame k of each being the
+same instant, as in ``rfv synth``'s worlds). A result identity's journey is right when, in every camera it
+visits, the gt id it overlaps (at ``iou``) in the most frames is one and the same person, and its camera
+sequence is that person's: an identity that takes another person in one camera, covers a camera where it
+overlaps nobody, or follows its person through only part of the cameras, is wrong.
+``journeys_right / journeys`` is the share of journeys whose camera sequence is right.
 """
 
 from __future__ import annotations
@@ -52,6 +60,12 @@ class CrossCameraScores:
     identities: int  # distinct result identities over all cameras
     rfm: float | None
     rsw: float | None
+    journeys: int = 0  # result identities (each one journey)
+    journeys_right: int = 0  # of them, those whose camera sequence is their person's
+
+    @property
+    def journey_share(self) -> float:
+        return self.journeys_right / self.journeys if self.journeys else float("nan")
 
 
 def overlap_counts(gt: pd.DataFrame, result: pd.DataFrame, iou: float) -> pd.DataFrame:
@@ -80,6 +94,7 @@ def cross_camera_scores(
 ) -> CrossCameraScores:
     """The scores of the network whose ``cameras`` map a name to its (scored gt, result) tables."""
     overlaps, matches, gt_dets, result_dets, persons, identities = [], [], 0, 0, set(), set()
+    gt_visits, result_visits = [], []
     for index, (gt, result) in enumerate(cameras.values()):
         result = _global_ids(result, index, result_ids)
         gt = gt.sort_values("frame", kind="stable").reset_index(drop=True)
@@ -89,7 +104,11 @@ def cross_camera_scores(
         gt_dets, result_dets = gt_dets + len(gt), result_dets + len(result)
         persons.update(gt["id"].tolist())
         identities.update(result["id"].tolist())
-    idtp = _best_assignment(_summed(overlaps))
+        gt_visits.append(_visits(gt, index))
+        result_visits.append(_visits(result, index))
+    pairs = _summed(overlaps)
+    idtp = _best_assignment(pairs)
+    right = _right_journeys(overlaps, _journeys(result_visits), _journeys(gt_visits))
     idfn, idfp = gt_dets - idtp, result_dets - idtp
     noise = rfm_rsw.noise_rates(_summed(matches), len(identities), len(persons), min_frames)
     return CrossCameraScores(
@@ -103,7 +122,43 @@ def cross_camera_scores(
         identities=len(identities),
         rfm=None if np.isnan(noise.rfm) else noise.rfm,
         rsw=None if np.isnan(noise.rsw) else noise.rsw,
+        journeys=len(identities),
+        journeys_right=right,
     )
+
+
+def _visits(table: pd.DataFrame, camera: int) -> pd.DataFrame:
+    """(id, camera, first): the first frame of each id in one camera."""
+    first = table.groupby("id", sort=True)["frame"].min()
+    return pd.DataFrame({"id": first.index.to_numpy(np.int64), "camera": camera, "first": first.to_numpy()})
+
+
+def _journeys(visits: list[pd.DataFrame]) -> dict[int, tuple[int, ...]]:
+    """Each id's cameras in the order of its first frame in each, a camera repeated back to back once."""
+    table = pd.concat(visits, ignore_index=True).sort_values(["id", "first", "camera"], kind="stable")
+    journeys = {}
+    for identity, cameras in table.groupby("id", sort=False)["camera"]:
+        sequence = cameras.to_numpy()
+        keep = np.r_[True, sequence[1:] != sequence[:-1]]
+        journeys[int(identity)] = tuple(int(c) for c in sequence[keep])
+    return journeys
+
+
+def _right_journeys(
+    overlaps: list[pd.DataFrame], results: dict[int, tuple[int, ...]], persons: dict[int, tuple[int, ...]]
+) -> int:
+    """How many result identities follow one person, through exactly that person's cameras."""
+    person_in: dict[int, list[int]] = {}  # identity -> its person in each camera where it overlaps one
+    for pairs in overlaps:
+        best = pairs.sort_values(["track", "frames", "gt_id"], ascending=[True, False, True], kind="stable")
+        for track, gt_id in best.drop_duplicates("track")[["track", "gt_id"]].itertuples(index=False):
+            person_in.setdefault(int(track), []).append(int(gt_id))
+    right = 0
+    for track, journey in results.items():
+        found = person_in.get(track, [])
+        whole = len(found) == len(set(journey)) and len(set(found)) == 1  # one person in every camera
+        right += whole and persons[found[0]] == journey
+    return right
 
 
 def _global_ids(result: pd.DataFrame, camera: int, result_ids: ResultIds) -> pd.DataFrame:

@@ -323,7 +323,8 @@ def format_table(result: MotEvalResult) -> str:
     if x is not None:
         text += (
             f"\n\nacross cameras ({x.persons} persons, {x.identities} identities): IDF1 {x.idf1:.1%}, "
-            f"IDP {x.idp:.1%}, IDR {x.idr:.1%}, rFM {cell(x.rfm, '{:.3f}')}, rSW {cell(x.rsw, '{:.3f}')}"
+            f"IDP {x.idp:.1%}, IDR {x.idr:.1%}, rFM {cell(x.rfm, '{:.3f}')}, rSW {cell(x.rsw, '{:.3f}')}, "
+            f"journeys right {x.journeys_right} of {x.journeys}"
         )
     counts = {k: v for k, v in result.warning_counts.items() if v}
     return text + (f"\n\nwarnings: {counts}" if counts else "")
