@@ -301,3 +301,23 @@ def test_a_run_that_did_not_score_its_start_reports_no_before(mars_world, tmp_pa
     result = run_train(mars_world / "mars", tmp_path / "run", config)
     assert result.before is None and result.after is not None
     assert result.summary().endswith("(trained; the start not scored)")
+
+
+@pytest.mark.parametrize("kind", ["onnx", "torchreid"])
+def test_rfv_export_of_a_pretrained_file_gives_the_same_network_with_a_dynamic_batch(tmp_path, kind):
+    """The OSNet ONNX files published have a fixed batch of 1 (one crop per call); ``rfv export FILE``
+    rebuilds the network as training would start from it and exports it with a dynamic batch axis."""
+    from reid_from_video.cli import main
+
+    net = trained_like("osnet_x0_25", seed=3)
+    original = export_folded(net, tmp_path / "osnet.onnx")
+    given = original if kind == "onnx" else torchreid_file(net, tmp_path / "osnet.pth")
+    assert main(["export", str(given), "--out", str(tmp_path / "out"), "format=onnx"]) == 0
+    exported = tmp_path / "out" / "model.onnx"
+    session = ort.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
+    assert isinstance(session.get_inputs()[0].shape[0], str)  # a named (dynamic) batch axis
+    x = images(5).numpy()
+    batched = session.run(None, {session.get_inputs()[0].name: x})[0]
+    assert batched.shape == (5, 512)
+    cosine = min_cosine(torch.from_numpy(batched), onnx_features(original, x))
+    assert cosine >= PARITY

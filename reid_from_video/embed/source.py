@@ -1,5 +1,6 @@
 """The PyTorch network behind an export: a ``model.pt`` (or ``checkpoint.pt``) written by ``rfv train``, read
-safely (``torch.load(weights_only=True)``) and rebuilt without its classifier, in eval mode.
+safely (``torch.load(weights_only=True)``) and rebuilt without its classifier, in eval mode; or a pretrained
+network file ``train.model.init`` takes (OSNet ONNX, OSNet / ResNet state dict), built as training starts.
 
 ``model.pt`` holds ``{"format", "model": ModelConfig dict, "state_dict", "training"}``. ``checkpoint.pt`` (the
 whole training state, to resume) holds ``"modules"``; its kept network is taken: TMC's Mean Net
@@ -57,6 +58,7 @@ def read_source(path: str | Path) -> Source:
     not one (a TorchScript file, a bare state dict, a pickle that needs more than weights_only allows)."""
     from reid_from_video.core import checkpoint
     from reid_from_video.core.checkpoint import EXPECTED
+    from reid_from_video.models.architecture import init_architecture
     from reid_from_video.models.backbones import require_finite
     from reid_from_video.models.reid_net import model_from_state
 
@@ -68,10 +70,17 @@ def read_source(path: str | Path) -> Source:
             path, f"a TorchScript model, not a checkpoint: it is exported already; expected {EXPECTED}"
         )
     if path.suffix.lower() == ".onnx":
-        raise InputError(
-            path, f"an ONNX model, not a checkpoint: it is exported already; expected {EXPECTED}"
-        )
-    content = checkpoint.load(path)  # weights_only=True; InputError naming the file when not a checkpoint
+        if init_architecture(path) is None:
+            raise InputError(
+                path, f"an ONNX model, not a checkpoint: it is exported already; expected {EXPECTED}"
+            )
+        return _pretrained(path)
+    try:
+        content = checkpoint.load(path)  # weights_only=True; InputError naming the file when not one
+    except InputError:
+        if init_architecture(path) is None:
+            raise
+        return _pretrained(path)
     state = _state_dict(path, content)
     require_finite(state, path)
     try:
@@ -84,6 +93,20 @@ def read_source(path: str | Path) -> Source:
     if report is not None:
         training.setdefault("report", report)
     return Source(path, model, dict(content["model"]), training)
+
+
+def _pretrained(path: Path) -> Source:
+    """A pretrained network file that ``train.model.init`` takes (an OSNet ONNX file, a torchreid / boxmot
+    OSNet or torchvision ResNet state dict), built as training would start from it: exporting it gives
+    that network with a dynamic batch axis (an OSNet ONNX file may have a fixed batch of 1)."""
+    from reid_from_video.core.config import config_to_dict
+    from reid_from_video.models.architecture import with_init_architecture
+    from reid_from_video.models.config import ModelConfig
+    from reid_from_video.models.reid_net import build_model
+
+    config = with_init_architecture(ModelConfig(init=str(path)), announce=False)
+    model = build_model(config).float().cpu().eval()
+    return Source(path, model, config_to_dict(config), {"method": "pretrained", "init": str(path)})
 
 
 def _state_dict(path: Path, content: dict[str, Any]) -> dict[str, Any]:
