@@ -97,3 +97,49 @@ def test_too_few_points_for_the_data_dependent_eps():
 def test_config_checks(field, value, message):
     with pytest.raises(ValueError, match=message):
         ClusterConfig(**{field: value})
+
+
+def _float64_search(monkeypatch) -> None:
+    """Turn off the float32 candidate search: every row searched in float64, as before it existed."""
+    from reid_from_video import kreciprocal
+
+    monkeypatch.setattr(kreciprocal, "CANDIDATE_MARGIN", 10**9)
+
+
+def test_the_float32_neighbour_search_gives_the_float64_lists_and_labels(monkeypatch):
+    """The all-pairs product runs in float32 and its candidates are scored in float64: the neighbour lists,
+    distances, row maxima and cluster labels are the float64 search's."""
+    from reid_from_video.kreciprocal import nearest_neighbours
+
+    feats, _ = clustered(1200, 90, 128, 0.6, seed=7)
+    config = ClusterConfig(k1=20, k2=6, rho=1.6e-3, min_samples=4, block=256, device="cpu")
+    x = as_tensor(feats)
+    fast = nearest_neighbours(x, 20, block=256, keep=42)
+    fast_labels = cluster(feats, config).labels
+    _float64_search(monkeypatch)
+    exact = nearest_neighbours(x, 20, block=256, keep=42)
+    np.testing.assert_array_equal(fast[0].numpy(), exact[0].numpy())
+    np.testing.assert_allclose(fast[1].numpy(), exact[1].numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fast[2].numpy(), exact[2].numpy(), rtol=1e-12)
+    labels = cluster(feats, config).labels
+    np.testing.assert_array_equal(fast_labels, labels)
+    assert labels.max() >= 50  # a real clustering, not everything in one label
+
+
+def test_rows_whose_neighbours_lie_past_the_candidates_are_searched_again(monkeypatch):
+    """80 copies of one point: each copy's 42 nearest are copies at distance 0, tied with 37 more copies
+    past them and with the candidates' last; such rows cannot be certified and are searched in float64."""
+    from reid_from_video import kreciprocal
+
+    feats, _ = clustered(600, 40, 64, 0.6, seed=3)
+    feats[:80] = feats[0]
+    searched = []
+    original = kreciprocal.squared_euclidean
+    monkeypatch.setattr(
+        kreciprocal, "squared_euclidean", lambda a, *rest: searched.append(a.dtype) or original(a, *rest)
+    )
+    ids, d, _ = kreciprocal.nearest_neighbours(as_tensor(feats), 20, block=128, keep=42)
+    # a float64 row search for each copy (and a few rows near their candidates' edge); the rest in float32
+    assert 80 <= searched.count(torch.float64) < 120 and searched.count(torch.float32) == 5
+    assert (ids[:80] < 80).all() and (d[:80] < 1e-9).all()  # 0 to float64 rounding
+    assert (ids[80:, 0] == torch.arange(80, 600)).all()  # every other row's nearest is itself
