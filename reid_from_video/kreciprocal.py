@@ -18,9 +18,7 @@ Re-ranking (:func:`rerank_blocks`) mixes it with the scaled original distance:
 ``(1 - lambda) * jaccard + lambda * d``. Clustering (:mod:`reid_from_video.labels.cluster`) takes
 :func:`jaccard_block` rows and keeps only the small distances.
 
-Everything is float64 by default: float32 distances can swap near-tied neighbours and change the sets. Only
-the neighbour search's all-pairs product runs in float32, its candidates then scored in float64 with a bound
-on the float32 error (:func:`nearest_neighbours`): the same sets, in about half the time.
+Everything is float64 by default: float32 distances can swap near-tied neighbours and change the sets.
 """
 
 from __future__ import annotations
@@ -35,9 +33,6 @@ from reid_from_video.core.distances import squared_euclidean
 
 # Elements gathered at a time (pairs of feature rows, inverted-index expansions): bounds the working memory.
 _GATHER_BUDGET = 1 << 23
-# Candidates beyond the needed neighbours that the float32 search hands to the float64 scoring.
-CANDIDATE_MARGIN = 32
-FLOAT32_UNIT = 2.0**-24  # unit roundoff
 
 
 @dataclass(frozen=True)
@@ -82,85 +77,26 @@ def nearest_neighbours(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(indices, distances, row maxima): the ``keep`` (default ``k + 1``) nearest of every row by squared
     Euclidean distance (nearest first, ties by index) with their squared distances, and the largest squared
-    distance of every row, ``block`` rows at a time.
-
-    For float64 features the all-pairs product runs in float32 (half the time, and the product is most of
-    the clustering's), then the candidates are scored again in float64 from the feature rows: the
-    ``keep + CANDIDATE_MARGIN`` nearest by the float32 distance, and those within its error bound of the
-    float32 row maximum. A row whose float64 ``keep``-th distance is not below the float32 distance of its
-    last candidate minus that bound could have missed a neighbour: it is searched again in float64. So the
-    lists and maxima are the float64 search's (to float64 rounding)."""
+    distance of every row, ``block`` rows at a time."""
     n = len(features)
     k = min(max(k + 1, keep or 0), n)
     indices = torch.empty((n, k), dtype=torch.int64, device=features.device)
     distances = torch.empty((n, k), dtype=features.dtype, device=features.device)
     row_max = torch.empty(n, dtype=features.dtype, device=features.device)
     squared = (features * features).sum(1)
-    fast = features.dtype == torch.float64 and n > k + CANDIDATE_MARGIN
-    coarse = features.float() if fast else features
-    coarse_squared = (coarse * coarse).sum(1)
-    # Error bound of a float32 |a|^2 + |b|^2 - 2 a.b of rounded D-vectors: 2 (D + 4) u (|a|^2 + |b|^2).
-    bound = 2 * (features.shape[1] + 4) * FLOAT32_UNIT * (squared + squared.max()) if fast else None
     for start in range(0, n, block):
-        rows = slice(start, start + block)
-        d = squared_euclidean(coarse[rows], coarse, coarse_squared)
-        own = torch.arange(len(d), device=d.device)
-        d[own, start + own] = 0.0  # the exact self distance (rounding can leave a tiny positive)
-        if not fast:
-            row_max[rows] = d.max(dim=1).values
-            indices[rows], distances[rows] = _smallest(d, torch.arange(n, device=d.device).expand_as(d), k)
-            continue
-        assert bound is not None
-        top = torch.topk(d, k + CANDIDATE_MARGIN, dim=1, largest=False, sorted=True)
-        exact = _pair_distances(features, squared, start, top.indices)
-        idx, dist = _smallest(exact, top.indices, k)
-        indices[rows], distances[rows] = idx, dist
-        unsure = (dist[:, -1] >= top.values[:, -1].double() - bound[rows]).nonzero(as_tuple=True)[0]
-        row_max[rows] = _exact_row_max(features, squared, start, d, bound[rows])
-        for r in unsure.tolist():  # rare: a neighbour may lie beyond the candidates
-            full = squared_euclidean(features[start + r : start + r + 1], features, squared)
-            full[0, start + r] = 0.0
-            every = torch.arange(n, device=d.device)[None, :]
-            indices[start + r], distances[start + r] = (t[0] for t in _smallest(full, every, k))
+        d = squared_euclidean(features[start : start + block], features, squared)
+        rows = torch.arange(len(d), device=d.device)
+        d[rows, start + rows] = 0.0  # the exact self distance (rounding can leave a tiny positive)
+        row_max[start : start + len(d)] = d.max(dim=1).values
+        values, part = torch.topk(d, k, dim=1, largest=False, sorted=False)
+        # Order the k candidates by (distance, index): stable whatever order topk returned.
+        by_index = torch.argsort(part, dim=1)
+        part, values = part.gather(1, by_index), values.gather(1, by_index)
+        order = torch.sort(values, dim=1, stable=True).indices
+        indices[start : start + len(d)] = part.gather(1, order)
+        distances[start : start + len(d)] = values.gather(1, order)
     return indices, distances, row_max
-
-
-def _smallest(d: torch.Tensor, ids: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The ``k`` smallest of each row of ``d`` (columns named by ``ids``), ordered by (distance, id)."""
-    values, part = torch.topk(d, k, dim=1, largest=False, sorted=False)
-    part = ids.gather(1, part)
-    by_index = torch.argsort(part, dim=1)  # then a stable sort by distance: ties in id order
-    part, values = part.gather(1, by_index), values.gather(1, by_index)
-    order = torch.sort(values, dim=1, stable=True).indices
-    return part.gather(1, order), values.gather(1, order)
-
-
-def _pair_distances(
-    features: torch.Tensor, squared: torch.Tensor, start: int, cols: torch.Tensor
-) -> torch.Tensor:
-    """Squared distances of rows ``start + i`` to ``cols[i]`` (B, C), in the features' precision."""
-    out = torch.empty(cols.shape, dtype=features.dtype, device=features.device)
-    step = max(1, _GATHER_BUDGET // (cols.shape[1] * features.shape[1]))
-    for first in range(0, len(cols), step):
-        c = cols[first : first + step]
-        a = features[start + first : start + first + len(c)]
-        dots = torch.einsum("bd,bcd->bc", a, features[c])
-        d = squared[start + first : start + first + len(c), None] + squared[c] - 2 * dots
-        out[first : first + len(c)] = d.clip(min=0.0)
-    out[cols == torch.arange(start, start + len(cols), device=cols.device)[:, None]] = 0.0
-    return out
-
-
-def _exact_row_max(
-    features: torch.Tensor, squared: torch.Tensor, start: int, coarse: torch.Tensor, bound: torch.Tensor
-) -> torch.Tensor:
-    """Each row's largest squared distance in the features' precision: the columns whose float32 distance
-    lies within ``bound`` of the float32 maximum, scored again."""
-    top = coarse.max(dim=1).values.double()
-    near = coarse.double() >= (top - 2 * bound)[:, None]
-    width = int(near.sum(dim=1).max())
-    cols = torch.topk(coarse, width, dim=1).indices
-    return _pair_distances(features, squared, start, cols).max(dim=1).values
 
 
 def _reciprocal_mask(nearest: torch.Tensor, k: int, block: int) -> torch.Tensor:
