@@ -33,7 +33,7 @@ rendered world of the same config).
 
     python benchmarks/bench_adaptation.py --osnet ../shared/data/models/osnet_x0_25_msmt17.onnx \\
         [--seeds 0 1 2] [--scale full|cpu|mini] [--out runs/bench-adaptation] [--device auto] \\
-        [--heldout-identities 160] [--methods tmc taudl scratch]
+        [--heldout-identities 160] [--methods tmc taudl scratch] [--cameras 3]
 """
 
 from __future__ import annotations
@@ -104,6 +104,8 @@ def demo_config(seed: int, method: str, args: argparse.Namespace) -> DemoConfig:
         f"heldout.people_seed={200 + seed}",
         *WORLD[scale],
         *heldout_overrides(scale, args.heldout_identities),
+        f"world.cameras={args.cameras}",
+        f"heldout.cameras={args.cameras}",
         f"pipeline.train.device={args.device}",
         *method_overrides(method, osnet, scale),
     ]
@@ -173,6 +175,7 @@ def main() -> None:
     parser.add_argument(
         "--heldout-identities", type=int, default=HELDOUT_IDENTITIES, help="held-out people (full, cpu)"
     )
+    parser.add_argument("--cameras", type=int, default=3, help="cameras of the network (the demo's: 3)")
     parser.add_argument(
         "--methods",
         nargs="+",
