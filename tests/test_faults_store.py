@@ -299,9 +299,9 @@ def test_a_checkpoint_temporary_of_a_killed_run_is_removed(mars_world: Path, tmp
 
 
 @pytest.mark.fault("no_silent_wrong")
-def test_a_file_the_config_names_replaced_in_place_is_not_resumed(tmp_path: Path, capsys):
-    """A model or detection file given by path counts by its content: the same path with other content
-    is another config (here one det.txt for every sequence, as detector.source)."""
+def _one_sequence(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A MOT tree of one 8-frame sequence without images, its det.txt, and the `rfv track` arguments that
+    track it (precomputed detections, the mot17 preset) into ``tmp_path / "out"``."""
     dets = tmp_path / "det.txt"
     dets.write_text("\n".join(f"{k},-1,{100 + 4 * k},50,40,100,0.9" for k in range(1, 9)) + "\n")
     sequence = tmp_path / "mot" / "SEQ-01"
@@ -310,7 +310,13 @@ def test_a_file_the_config_names_replaced_in_place_is_not_resumed(tmp_path: Path
         "[Sequence]\nname=SEQ-01\nimDir=img1\nframeRate=10\nseqLength=8\nimWidth=640\nimHeight=480\n"
     )
     args = ["track", str(tmp_path / "mot"), "--out", str(tmp_path / "out"), "-c", "mot17", "progress=false"]
-    args.append(f"detector.source={dets}")
+    return dets, [*args, f"detector.source={dets}"]
+
+
+def test_a_file_the_config_names_replaced_in_place_is_not_resumed(tmp_path: Path, capsys):
+    """A model or detection file given by path counts by its content: the same path with other content
+    is another config (here one det.txt for every sequence, as detector.source)."""
+    dets, args = _one_sequence(tmp_path)
     assert main(args) == 0
     dets.write_text("1,-1,10,10,40,100,0.9\n")
     capsys.readouterr()
@@ -320,16 +326,8 @@ def test_a_file_the_config_names_replaced_in_place_is_not_resumed(tmp_path: Path
 def test_a_store_of_an_older_rfv_resumes_when_its_missing_keys_are_at_their_defaults(tmp_path: Path, capsys):
     """A record written before an option existed lacks its key: the camera was tracked as the option's
     default (new options keep the old behaviour as default), so it is resumed; any other value is refused."""
-    dets = tmp_path / "det.txt"
-    dets.write_text("\n".join(f"{k},-1,{100 + 4 * k},50,40,100,0.9" for k in range(1, 9)) + "\n")
-    sequence = tmp_path / "mot" / "SEQ-01"
-    sequence.mkdir(parents=True)
-    (sequence / "seqinfo.ini").write_text(
-        "[Sequence]\nname=SEQ-01\nimDir=img1\nframeRate=10\nseqLength=8\nimWidth=640\nimHeight=480\n"
-    )
+    _, args = _one_sequence(tmp_path)
     out = tmp_path / "out"
-    args = ["track", str(tmp_path / "mot"), "--out", str(out), "-c", "mot17", "progress=false"]
-    args.append(f"detector.source={dets}")
     assert main(args) == 0
     record = out / "cameras" / "SEQ-01.json"
     data = json.loads(record.read_text())

@@ -141,6 +141,8 @@ class DeepSort:
         if cfg.lambda_motion > 0:
             cost = cfg.lambda_motion * (maha / self.gate) + (1 - cfg.lambda_motion) * cost
         cost = gate(cost, maha, self.gate)
+        if cfg.matching == "global":  # StrongSORT: every confirmed track competes at once
+            return linear_assignment(cost, max_cost, tracks, dets)
         # The cascade asks for sub-matrices in the caller's indices: map them to rows / columns of `cost`.
         row_of = {t: r for r, t in enumerate(tracks)}
         col_of = {d: c for c, d in enumerate(dets)}
@@ -148,8 +150,6 @@ class DeepSort:
         def sub_cost(ts: list[int], ds: list[int]) -> np.ndarray:
             return cost[np.ix_([row_of[t] for t in ts], [col_of[d] for d in ds])]
 
-        if cfg.matching == "global":  # StrongSORT: every confirmed track competes at once
-            return linear_assignment(cost, max_cost, tracks, dets)
         ages = [t.time_since_update for t in self.tracks]
         return matching_cascade(sub_cost, max_cost, ages, tracks, dets, depth=self.max_age)
 

@@ -70,17 +70,19 @@ def read_source(path: str | Path) -> Source:
             path, f"a TorchScript model, not a checkpoint: it is exported already; expected {EXPECTED}"
         )
     if path.suffix.lower() == ".onnx":
-        if init_architecture(path) is None:
+        architecture = init_architecture(path)
+        if architecture is None:
             raise InputError(
                 path, f"an ONNX model, not a checkpoint: it is exported already; expected {EXPECTED}"
             )
-        return _pretrained(path)
+        return _pretrained(path, architecture)
     try:
         content = checkpoint.load(path)  # weights_only=True; InputError naming the file when not one
     except InputError:
-        if init_architecture(path) is None:
+        architecture = init_architecture(path)
+        if architecture is None:
             raise
-        return _pretrained(path)
+        return _pretrained(path, architecture)
     state = _state_dict(path, content)
     require_finite(state, path)
     try:
@@ -95,16 +97,15 @@ def read_source(path: str | Path) -> Source:
     return Source(path, model, dict(content["model"]), training)
 
 
-def _pretrained(path: Path) -> Source:
+def _pretrained(path: Path, architecture: str) -> Source:
     """A pretrained network file that ``train.model.init`` takes (an OSNet ONNX file, a torchreid / boxmot
     OSNet or torchvision ResNet state dict), built as training would start from it: exporting it gives
     that network with a dynamic batch axis (an OSNet ONNX file may have a fixed batch of 1)."""
     from reid_from_video.core.config import config_to_dict
-    from reid_from_video.models.architecture import with_init_architecture
     from reid_from_video.models.config import ModelConfig
     from reid_from_video.models.reid_net import build_model
 
-    config = with_init_architecture(ModelConfig(init=str(path)), announce=False)
+    config = ModelConfig(backbone=architecture, init=str(path))
     model = build_model(config).float().cpu().eval()
     return Source(path, model, config_to_dict(config), {"method": "pretrained", "init": str(path)})
 

@@ -60,8 +60,12 @@ class CrossCameraScores:
     identities: int  # distinct result identities over all cameras
     rfm: float | None
     rsw: float | None
-    journeys: int = 0  # result identities (each one journey)
-    journeys_right: int = 0  # of them, those whose camera sequence is their person's
+    journeys_right: int = 0  # result identities whose camera sequence is their person's
+
+    @property
+    def journeys(self) -> int:
+        """Every result identity is one journey."""
+        return self.identities
 
     @property
     def journey_share(self) -> float:
@@ -122,7 +126,6 @@ def cross_camera_scores(
         identities=len(identities),
         rfm=None if np.isnan(noise.rfm) else noise.rfm,
         rsw=None if np.isnan(noise.rsw) else noise.rsw,
-        journeys=len(identities),
         journeys_right=right,
     )
 

@@ -91,7 +91,8 @@ def plan(out: Path, sources: list[Source], config: TrackConfig) -> Plan:
     store = TrackletStore(out)
     settings = camera_settings(config)
     complete = [c for c in store.complete_cameras() if (out / "mot" / f"{c}.txt").is_file()]
-    records = {camera: _with_new_keys(read_record(out, camera)) for camera in complete}
+    defaults = camera_settings(TrackConfig())
+    records = {camera: _with_new_keys(read_record(out, camera), defaults) for camera in complete}
     conflicts = {
         c: _differences(r, settings) for c, r in records.items() if r is None or r.settings != settings
     }
@@ -120,15 +121,13 @@ def plan(out: Path, sources: list[Source], config: TrackConfig) -> Plan:
     return Plan(done, todo, earlier)
 
 
-def _with_new_keys(record: CameraRecord | None) -> CameraRecord | None:
-    """``record`` with the keys added to the config since it was written, at their defaults: an option is
-    added with the old behaviour as its default, so a camera tracked before it existed was tracked as that
-    default asks (a store made by an older rfv stays resumable)."""
+def _with_new_keys(record: CameraRecord | None, defaults: dict[str, Any]) -> CameraRecord | None:
+    """``record`` with the keys added to the config since it was written, at their ``defaults``: an option
+    is added with the old behaviour as its default, so a camera tracked before it existed was tracked as
+    that default asks (a store made by an older rfv stays resumable)."""
     if record is None:
         return None
-    defaults = {k: v for k, v in config_to_dict(TrackConfig()).items() if k not in RUN_ONLY}
-    flat = _flatten(defaults)
-    missing = {k: v for k, v in flat.items() if k not in record.settings}
+    missing = {k: v for k, v in defaults.items() if k not in record.settings}
     return dataclasses.replace(record, settings={**record.settings, **missing}) if missing else record
 
 
