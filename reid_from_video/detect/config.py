@@ -41,6 +41,9 @@ class DetectorConfig:
     device: str = option("auto", "yolo / yolox: auto (GPU when present), cpu, cuda, cuda:1")
     half: bool = option(True, "yolo: half precision on GPU (ignored on CPU)")
     batch: int = option(8, "frames per inference call")
+    threads: int = option(
+        0, "yolox: onnxruntime CPU threads; 0: rfv track shares the cores among the stages and workers"
+    )
     input_size: int = option(640, "yolo: inference size in pixels (yolox: taken from the ONNX model)")
     score_min: float = option(0.3, "drop boxes scoring below this")
     nms_iou: float | None = option(0.45, "non-maximum suppression IoU among persons; null: none")
@@ -65,6 +68,8 @@ class DetectorConfig:
     def __post_init__(self) -> None:
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0, got {self.threads}")
         if self.nms_iou is not None and not 0 < self.nms_iou <= 1:
             raise ValueError(f"nms_iou must be in (0, 1] or null, got {self.nms_iou}")
         if not 0 <= self.aspect[0] < self.aspect[1]:

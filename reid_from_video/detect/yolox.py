@@ -1,6 +1,7 @@
 """YOLOX (the detector family behind ByteTrack) as an ONNX model run by onnxruntime.
 
-The exported model takes 1 x 3 x S x S BGR 0-255 (letterboxed, padded with 114, no normalisation) and
+The exported model takes N x 3 x S x S BGR 0-255 (letterboxed, padded with 114, no normalisation; a file
+with a fixed batch of 1 has it freed where the graph allows: :mod:`reid_from_video.core.onnx_session`) and
 returns the raw head: per anchor point (cx, cy, w, h) offsets, objectness and 80 COCO class scores, which
 are decoded on the grids of strides 8, 16 and 32. Class 0 is person.
 """
@@ -12,7 +13,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from reid_from_video.core.device import resolve_device
 from reid_from_video.core.errors import InputError
 from reid_from_video.detect.base import Detections, filter_detections
 from reid_from_video.detect.config import DetectorConfig
@@ -58,23 +58,17 @@ class YoloxOnnxDetector:
     needs_pixels = True
 
     def __init__(self, config: DetectorConfig):
-        import onnxruntime as ort
+        from reid_from_video.core.onnx_session import open_onnx
 
         path = Path(config.weights)
         if not path.is_file():
             raise InputError(path, "YOLOX ONNX model not found (detector.weights)")
-        providers = ["CPUExecutionProvider"]
-        if resolve_device(config.device).startswith("cuda"):
-            providers.insert(0, "CUDAExecutionProvider")
-        try:
-            self.session = ort.InferenceSession(str(path), providers=providers)
-        except Exception as error:  # onnxruntime raises its own untyped errors for bad files
-            raise InputError(path, f"cannot load the ONNX model: {error}") from None
-        model_input = self.session.get_inputs()[0]
-        self.input_name = model_input.name
-        self.size = (int(model_input.shape[2]), int(model_input.shape[3]))
-        batch = model_input.shape[0]
-        self.batch = config.batch if not isinstance(batch, int) else batch
+        self.model = open_onnx(path, config.device, config.threads or None)
+        shape = self.model.input_shape
+        if len(shape) != 4 or not all(isinstance(s, int) for s in shape[2:]):
+            raise InputError(path, f"expected one N x 3 x S x S input of fixed size, found {list(shape)}")
+        self.size = (int(shape[2]), int(shape[3]))
+        self.batch = self.model.batch or config.batch
         self.config = config
 
     def detect(self, frames: list[np.ndarray | None], indices: list[int]) -> list[Detections]:
@@ -83,7 +77,7 @@ class YoloxOnnxDetector:
             chunk = frames[start : start + self.batch]
             boxed = [letterbox(frame, self.size) for frame in chunk]
             blob = np.stack([b.transpose(2, 0, 1) for b, _ in boxed]).astype(np.float32)
-            raw = self.session.run(None, {self.input_name: blob})[0]
+            raw = self.model.run(blob)
             for head, (_, ratio) in zip(raw, boxed, strict=True):
                 out.append(self._persons(grid_decode(head, self.size), ratio))
         return out

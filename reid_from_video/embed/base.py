@@ -43,6 +43,9 @@ class EmbedderConfig:
         "{path}.npy", "precomputed: the deep_sort .npy file of a camera ({path}, {name} as for the detector)"
     )
     batch: int = option(32, "crops per inference call")
+    threads: int = option(
+        0, "onnx: onnxruntime CPU threads; 0: rfv track shares the cores among the stages and workers"
+    )
     device: str = option("auto", "onnx / torch: auto (GPU when present), cpu, cuda")
     bins: int = option(8, "histogram: bins per HSV channel")
     calibrated_gate: bool = option(
@@ -63,3 +66,5 @@ class EmbedderConfig:
     def __post_init__(self) -> None:
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0, got {self.threads}")

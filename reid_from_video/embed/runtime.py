@@ -172,37 +172,18 @@ class ReidModel:
 
 
 def _load_onnx(path: Path, card: ModelCard | None, device: str, threads: int | None = None) -> ReidModel:
-    import onnxruntime as ort
+    from reid_from_video.core.onnx_session import open_onnx
 
-    available = ort.get_available_providers()
-    wants_gpu = device == "auto" or device.startswith("cuda")
-    providers = ["CUDAExecutionProvider"] if wants_gpu and "CUDAExecutionProvider" in available else []
-    if device.startswith("cuda") and not providers:
-        log.warning("%s: onnxruntime has no CUDA provider here; running on CPU", path)
-    try:
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        session = ort.InferenceSession(str(path), options, providers=[*providers, "CPUExecutionProvider"])
-    except Exception as error:  # onnxruntime raises its own exception types for bad files
-        raise InputError(path, f"cannot load as an ONNX model: {error}") from None
-    inputs = session.get_inputs()
-    if len(inputs) != 1 or len(inputs[0].shape) != 4 or inputs[0].shape[1] not in (3, "C", None):
-        raise InputError(path, f"expected one N x 3 x H x W input, found {[i.shape for i in inputs]}")
-    if inputs[0].type != "tensor(float)":
-        raise InputError(path, f"expected a float32 input, found {inputs[0].type}")
-    shape = inputs[0].shape
+    model = open_onnx(path, device, threads)
+    shape = model.input_shape
+    if len(shape) != 4 or shape[1] not in (3, "C", None):
+        raise InputError(path, f"expected one N x 3 x H x W input, found {list(shape)}")
+    if model.session.get_inputs()[0].type != "tensor(float)":
+        raise InputError(path, f"expected a float32 input, found {model.session.get_inputs()[0].type}")
     if card is None:
         size = (shape[2], shape[3]) if all(isinstance(s, int) for s in shape[2:]) else (256, 128)
         card = ModelCard(input_size=size)
-    fixed = shape[0] if isinstance(shape[0], int) else None
-    name = inputs[0].name
-
-    def run(batch: np.ndarray) -> np.ndarray:
-        return session.run(None, {name: batch})[0]
-
-    used = "cuda" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
-    return ReidModel(path, card, run, fixed, used, "onnx")
+    return ReidModel(path, card, model.run, model.batch, model.device, "onnx")
 
 
 def _load_torchscript(path: Path, card: ModelCard | None, device: str) -> ReidModel:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from reid_from_video.core.background import in_background
 from reid_from_video.detect import build_detector
+from reid_from_video.detect.base import Detector
 from reid_from_video.embed import Embedder, build_embedder
 from reid_from_video.io.mot import MOT_COLUMNS, write_mot
 from reid_from_video.io.store import CameraWriter, TrackletStore
@@ -26,6 +29,7 @@ from rfv_trackers import DeepSort, DeepSortConfig
 log = logging.getLogger(__name__)
 
 STAGES = ("read", "detect", "embed", "track", "write")
+PIPELINE_DEPTH = 4  # items a stage may run ahead of the next (detector batches, then frames)
 
 
 @dataclass(frozen=True)
@@ -67,15 +71,90 @@ def _batches(frames: Iterator, size: int) -> Iterator[list]:
         yield batch
 
 
+def _timed(items: Iterator, times: dict[str, float], stage: str) -> Iterator:
+    """``items``, with the time spent making each added to ``times[stage]``."""
+    while True:
+        t0 = time.perf_counter()
+        item = next(items, None)
+        times[stage] += time.perf_counter() - t0
+        if item is None:
+            return
+        yield item
+
+
+def _detected(batches: Iterable[list], detector: Detector, times: dict[str, float]) -> Iterator[tuple]:
+    """(index, time_s, image, boxes, scores) per frame."""
+    for batch in batches:
+        t0 = time.perf_counter()
+        detections = detector.detect([f[2] for f in batch], [f[0] for f in batch])
+        times["detect"] += time.perf_counter() - t0
+        for (index, time_s, image), (boxes, scores) in zip(batch, detections, strict=True):
+            yield index, time_s, image, boxes, scores
+
+
+def _embedded(frames: Iterable[tuple], embedder: Embedder | None, times: dict[str, float]) -> Iterator[tuple]:
+    """(index, time_s, image, boxes, scores, features or None) per frame: all boxes of a frame in one call."""
+    for index, time_s, image, boxes, scores in frames:
+        t0 = time.perf_counter()
+        features = None if embedder is None or not len(boxes) else embedder.embed(image, boxes, index)
+        times["embed"] += time.perf_counter() - t0
+        yield index, time_s, image, boxes, scores, features
+
+
+def _tracked(
+    frames: Iterable[tuple],
+    tracker: DeepSort,
+    config: TrackConfig,
+    counts: dict[str, int],
+    times: dict[str, float],
+) -> Iterator[list[tuple]]:
+    """Per frame, the rows ready to write (a confirmed track's row, with the tentative rows it releases)."""
+    backfill = Backfill(config.backfill)
+    for index, time_s, image, boxes, scores, features in frames:
+        t0 = time.perf_counter()
+        result = tracker.update(boxes, scores, features)
+        ready: list[tuple] = []
+        for track_id, box, score, det, confirmed in zip(
+            result.ids, result.boxes, result.scores, result.det_index, result.confirmed, strict=True
+        ):
+            written = boxes[det] if det >= 0 and config.output_box == "detection" else box
+            crop_box = boxes[det] if det >= 0 else None  # crops of real detections only
+            feature = features[det] if det >= 0 and features is not None else None
+            row = (index, int(track_id), time_s, *written, float(score), crop_box, image, feature)
+            ready.extend(backfill.release(int(track_id), row, confirmed))
+        if len(backfill.pending) > 4 * len(tracker.tracks) + 16:  # rows of tracks that died tentative
+            backfill.keep_only({t.track_id for t in tracker.tracks})
+        counts["frames"] += 1
+        counts["detections"] += len(boxes)
+        times["track"] += time.perf_counter() - t0
+        yield ready
+
+
+def model_threads(config: TrackConfig) -> TrackConfig:
+    """``config`` with ``detector.threads`` / ``embedder.threads`` of 0 (automatic) set: the cores shared
+    among the workers and, when the stages overlap, between the detector and the embedder."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    share = max(1, cores // (config.workers * (2 if config.pipeline else 1)))
+    detector, embedder = config.detector, config.embedder
+    detector = detector if detector.threads else dataclasses.replace(detector, threads=share)
+    embedder = embedder if embedder.threads else dataclasses.replace(embedder, threads=share)
+    return dataclasses.replace(config, detector=detector, embedder=embedder)
+
+
 def track_camera(
     source: Source, config: TrackConfig, out: Path, record: CameraRecord, position: int = 0
 ) -> CameraResult:
     """Track one camera; write ``out/mot/<camera>.txt``, its ``record`` (with the result) and its store part
-    (which marks it complete)."""
+    (which marks it complete).
+
+    The stages run as a chain of generators, each in a thread of its own when ``config.pipeline`` (see
+    :mod:`reid_from_video.core.background`); this thread writes. A stage's time is its own work, not its
+    waiting, so with overlap the stages' times add up to more than the camera's wall time."""
     from tqdm import tqdm
 
     times: dict[str, float] = defaultdict(float)
     start = time.perf_counter()
+    config = model_threads(config)
     detector = build_detector(config.detector, source.path, source.name)
     embedder = build_embedder(config.embedder, source.path, source.name)
     times["setup"] = time.perf_counter() - start
@@ -86,7 +165,6 @@ def track_camera(
     store = TrackletStore(out)
     writer = store.camera_writer(source.name, config.crops, stored_identity(embedder, config, source.name))
     rows: list[tuple] = []
-    backfill = Backfill(config.backfill)
     counts = {"frames": 0, "detections": 0, "crops": 0}
     bar = tqdm(
         total=source.frame_count // config.video.stride,
@@ -96,40 +174,24 @@ def track_camera(
         leave=True,
         disable=not config.progress,
     )
-    batches = _batches(frames_of(source, config, needs_pixels), config.detector.batch)
-    while True:
+
+    def stage(items: Iterable, name: str) -> Iterator:
+        if not config.pipeline:
+            return iter(items)
+        return in_background(items, PIPELINE_DEPTH, f"{source.name}:{name}")
+
+    frames = _timed(frames_of(source, config, needs_pixels), times, "read")
+    batches = stage(_batches(frames, config.detector.batch), "read")
+    detected = stage(_detected(batches, detector, times), "detect")
+    embedded = stage(_embedded(detected, embedder, times), "embed")
+    for ready in stage(_tracked(embedded, tracker, config, counts, times), "track"):
         t0 = time.perf_counter()
-        batch = next(batches, None)
-        times["read"] += time.perf_counter() - t0
-        if batch is None:
-            break
-        t0 = time.perf_counter()
-        detections = detector.detect([f[2] for f in batch], [f[0] for f in batch])
-        times["detect"] += time.perf_counter() - t0
-        for (index, time_s, image), (boxes, scores) in zip(batch, detections, strict=True):
-            t0 = time.perf_counter()
-            features = None if embedder is None or not len(boxes) else embedder.embed(image, boxes, index)
-            t1 = time.perf_counter()
-            result = tracker.update(boxes, scores, features)
-            t2 = time.perf_counter()
-            for track_id, box, score, det, confirmed in zip(
-                result.ids, result.boxes, result.scores, result.det_index, result.confirmed, strict=True
-            ):
-                written = boxes[det] if det >= 0 and config.output_box == "detection" else box
-                crop_box = boxes[det] if det >= 0 else None  # crops of real detections only
-                feature = features[det] if det >= 0 and features is not None else None
-                row = (index, int(track_id), time_s, *written, float(score), crop_box, image, feature)
-                for ready in backfill.release(int(track_id), row, confirmed):
-                    counts["crops"] += _write(ready, rows, writer, config.save_crops)
-            if len(backfill.pending) > 4 * len(tracker.tracks) + 16:  # rows of tracks that died tentative
-                backfill.keep_only({t.track_id for t in tracker.tracks})
-            times["embed"] += t1 - t0
-            times["track"] += t2 - t1
-            times["write"] += time.perf_counter() - t2
-            counts["frames"] += 1
-            counts["detections"] += len(boxes)
-        bar.update(len(batch))
-        bar.set_postfix(fps=f"{bar.n / max(time.perf_counter() - start, 1e-9):.1f}")
+        for row in ready:
+            counts["crops"] += _write(row, rows, writer, config.save_crops)
+        times["write"] += time.perf_counter() - t0
+        bar.update(1)
+        if bar.n % config.detector.batch == 0:
+            bar.set_postfix(fps=f"{bar.n / max(time.perf_counter() - start, 1e-9):.1f}")
     bar.close()
     t0 = time.perf_counter()
     table = pd.DataFrame(rows, columns=list(MOT_COLUMNS))

@@ -33,6 +33,11 @@ class TrackConfig:
     )
     cameras: list[str] = option([], "only these cameras (names); empty: all")
     workers: int = option(1, "cameras tracked in parallel processes")
+    pipeline: bool = option(
+        True,
+        "overlap the stages of a camera in threads (decode, detect, embed, track, crop writing), each a few "
+        "frames ahead of the next; false: one stage after the other (the same outputs)",
+    )
     shard: str = option(
         "1/1",
         "i/n: this machine takes every n-th camera starting at the i-th (1-based); shards that run at the "

@@ -35,8 +35,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RECORDS = "cameras"
-# Keys that say how this call runs, not what a camera's outputs are.
-RUN_ONLY = ("workers", "shard", "cameras", "progress", "overwrite")
+# Keys that say how this call runs, not what a camera's outputs are (the threaded pipeline gives the
+# sequential one's outputs: tests/test_track_pipeline.py).
+RUN_ONLY = (
+    "workers",
+    "shard",
+    "cameras",
+    "progress",
+    "overwrite",
+    "pipeline",
+    "detector.threads",
+    "embedder.threads",
+)
 _SHOWN = 6  # differing keys named in the error
 
 
@@ -56,7 +66,7 @@ def camera_settings(config: TrackConfig) -> dict[str, Any]:
     """Every key of ``config`` that shapes a camera's outputs, flat (``tracker.max_age``); a key naming a
     file (a model) by the file's content (``sha256:...``), not its path: a model replaced in place counts, a
     moved one does not."""
-    flat = _flatten({k: v for k, v in config_to_dict(config).items() if k not in RUN_ONLY})
+    flat = {k: v for k, v in _flatten(config_to_dict(config)).items() if k not in RUN_ONLY}
     return {k: f"sha256:{file_sha256(v)}" if _names_file(v) else v for k, v in flat.items()}
 
 

@@ -1,0 +1,191 @@
+"""Benchmark: the whole per-camera path on real video (decode -> detect -> embed -> track), ours against
+boxmot's StrongSORT end to end, on the same frames, the same detector and the same re-ID file.
+
+PETS09-S2L1 (the 480x360, 795-frame video of ``../shared/data/video``), YOLOX-nano (ONNX) and
+OSNet-x0.25 MSMT17 (ONNX; both files have a fixed batch of 1), the ``pets09`` preset, in one process:
+
+* ``ours, one stage after another, one item per call``: how ``rfv track`` ran before issue 21 (the ONNX
+  files as they are: one frame per detector call, one crop per embedder call; no overlap);
+* ``ours, one stage after another, batched``: the files' batch freed
+  (:mod:`reid_from_video.core.onnx_session`), all crops of a frame in one call, ``detector.batch``
+  frames per detector call; ``pipeline=false``;
+* ``ours, pipelined``: the same, the stages overlapped in threads (``pipeline=true``, the default);
+* ``boxmot StrongSORT, end to end`` (``pip install boxmot``): the same decoded frames and the same detector
+  (one frame per call, as its examples run), boxmot's StrongSORT given the OSNet file as its re-ID model
+  (its loader runs it one crop per call); its defaults, appearance gate 0.4. Skipped, with a line saying
+  so, without boxmot.
+
+Ours also writes the crops and the tracklet store (the peer writes nothing), so the comparison is
+conservative. Every output is scored against the MOT15 ground truth (scaled by 0.625 to the video). The
+frames/s are wall time over the frames, best of ``--rounds``; they vary with the machine and its load, the
+ratios less; MOTA and IDF1 are deterministic on one machine.
+
+    pip install boxmot      # the peer (optional)
+    python benchmarks/bench_pipeline_pets09.py [--data ../shared/data] [--out runs/bench-pipeline]
+        [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from bench_appearance_pets09 import SEQ, mot_tree  # noqa: E402  (benchmarks/ is on the path as a script)
+
+from reid_from_video.core import onnx_session
+from reid_from_video.core.config import load_config
+from reid_from_video.detect.registry import build_detector
+from reid_from_video.io.mot import MOT_COLUMNS, write_mot
+from reid_from_video.io.video import discover_cameras, iter_frames
+from reid_from_video.noise.config import MotEvalConfig
+from reid_from_video.noise.mot_eval import COMBINED, score_mot, summary_frame
+from reid_from_video.tracking.config import TrackConfig
+from reid_from_video.tracking.result import TrackResult
+from reid_from_video.tracking.run import run_track
+
+VIDEO = "video/pets09_s2l1_view1.avi"
+BOXMOT_GATE = 0.4  # StrongSORT's published appearance gate (boxmot's own default is 0.2)
+
+
+@contextlib.contextmanager
+def pinned_batches() -> Iterator[None]:
+    """ONNX files opened as they are (a fixed batch of 1 stays 1), as before the batch axis was freed."""
+    original = onnx_session.open_onnx
+    onnx_session.open_onnx = functools.partial(original, free_batch=False)
+    try:
+        yield
+    finally:
+        onnx_session.open_onnx = original
+
+
+def track_config(data: Path, *overrides: str) -> TrackConfig:
+    models = data / "models"
+    paths = [
+        f"detector.weights={models / 'yolox_nano.onnx'}",
+        f"embedder.weights={models / 'osnet_x0_25_msmt17.onnx'}",
+    ]
+    return load_config(TrackConfig, "pets09", [*paths, "progress=false", *overrides], stage="track")
+
+
+def run_ours(data: Path, out: Path, overrides: list[str], pinned: bool) -> tuple[Path, float, dict]:
+    """``rfv track`` on the video: the MOT file, the overall frames/s and the per-stage frames/s."""
+    shutil.rmtree(out, ignore_errors=True)
+    config = track_config(data, *overrides)
+    with pinned_batches() if pinned else contextlib.nullcontext():
+        start = time.perf_counter()
+        run_track(data / VIDEO, out, config)
+        seconds = time.perf_counter() - start
+    camera = TrackResult.read(out).cameras[0]
+    stages = {k: round(v) for k, v in camera.stage_frames_per_s.items()}
+    return out / "mot" / f"{Path(VIDEO).stem}.txt", camera.frames / seconds, stages
+
+
+def run_boxmot(data: Path, out: Path) -> tuple[Path, float] | None:
+    """boxmot's StrongSORT with the OSNet file as its re-ID model, after our detector, frame by frame."""
+    try:
+        import torch
+        from boxmot import StrongSort
+        from boxmot.structures.detections import Detections
+        from boxmot.structures.geometry import Boxes
+    except ImportError:
+        return None
+    config = track_config(data, "detector.batch=1")
+    camera = discover_cameras(data / VIDEO)[0]
+    reid = data / "models" / "osnet_x0_25_msmt17.onnx"
+    start = time.perf_counter()
+    detector = build_detector(config.detector, camera.path, camera.name)
+    tracker = StrongSort(min_conf=config.detector.score_min, max_cos_dist=BOXMOT_GATE, reid_weights=reid)
+    rows, frames = [], 0
+    for frame in iter_frames(camera):
+        found = detector.detect([frame.image], [frame.index])[0]
+        xyxy = np.hstack([found.boxes[:, :2], found.boxes[:, :2] + found.boxes[:, 2:]])
+        detections = Detections(
+            geometry=Boxes(torch.as_tensor(xyxy, dtype=torch.float32)),
+            scores=torch.as_tensor(found.scores, dtype=torch.float32),
+            class_ids=torch.zeros(len(xyxy), dtype=torch.int64),
+            sample_id=str(frame.index),
+        )
+        tracks = tracker.update(detections, frame.image)
+        for box, track_id in zip(tracks.geometry.values.numpy(), tracks.track_ids.numpy(), strict=True):
+            rows.append(
+                [frame.index, int(track_id), box[0], box[1], box[2] - box[0], box[3] - box[1], 1, -1, -1]
+            )
+        frames += 1
+    seconds = time.perf_counter() - start
+    result = out / "mot" / f"{SEQ}.txt"
+    result.parent.mkdir(parents=True, exist_ok=True)
+    write_mot(result, pd.DataFrame(rows, columns=list(MOT_COLUMNS)), kind="result")
+    return result, frames / seconds
+
+
+def scores(tree: Path, result: Path) -> dict[str, float]:
+    report, _ = score_mot(tree / SEQ / "gt" / "gt.txt", result, MotEvalConfig(plots=False))
+    row = summary_frame(report).loc[COMBINED]
+    return {
+        "MOTA": round(100 * row["MOTA"], 1),
+        "IDF1": round(100 * row["IDF1"], 1),
+        "IDSW": int(row["IDSW"]),
+    }
+
+
+OURS = {  # name: (overrides, ONNX batches pinned at 1)
+    "ours, one stage after another, one item per call": (["pipeline=false", "detector.batch=1"], True),
+    "ours, one stage after another, batched": (["pipeline=false"], False),
+    "ours, pipelined (rfv track's default)": ([], False),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path(os.environ.get("RFV_DATA", "../shared/data")))
+    parser.add_argument("--out", type=Path, default=Path("runs/bench-pipeline"))
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each row; the best frames/s is kept")
+    args = parser.parse_args()
+    if not (args.data / VIDEO).is_file():
+        print(f"PETS09 video not found: {args.data / VIDEO} (--data or RFV_DATA)", file=sys.stderr)
+        return 1
+    tree = mot_tree(args.data, args.out)
+    rows: dict[str, dict] = {}
+    print(f"{os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.1f} at the start")
+    for round_ in range(args.rounds):
+        for k, (name, (overrides, pinned)) in enumerate(OURS.items()):
+            result, fps, stages = run_ours(args.data, args.out / f"ours{k}", overrides, pinned)
+            if name not in rows or fps > rows[name]["frames/s"]:
+                rows[name] = {**scores(tree, result), "frames/s": fps, "stage frames/s": stages}
+        peer = run_boxmot(args.data, args.out / "boxmot")
+        if peer is None:
+            if round_ == 0:
+                print("boxmot is not installed (pip install boxmot): its StrongSORT is skipped")
+        else:
+            name = "boxmot StrongSORT + OSNet, end to end"
+            if name not in rows or peer[1] > rows[name]["frames/s"]:
+                rows[name] = {**scores(tree, peer[0]), "frames/s": peer[1], "stage frames/s": {}}
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table["frames/s"] = table["frames/s"].map("{:.1f}".format)
+    with pd.option_context("display.max_colwidth", 200, "display.width", 250):
+        print(table.to_string())
+    fps = {name: float(row["frames/s"]) for name, row in table.iterrows()}
+    pipelined = fps["ours, pipelined (rfv track's default)"]
+    before = fps["ours, one stage after another, one item per call"]
+    print(
+        f"pipelined: {pipelined:.1f} frames/s, {pipelined / before:.2f}x one item per call, one stage "
+        "after another"
+    )
+    for name, value in fps.items():
+        if name.startswith("boxmot"):
+            print(f"pipelined: {pipelined / value:.2f}x {name} ({value:.1f} frames/s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
