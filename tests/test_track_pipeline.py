@@ -3,6 +3,7 @@ run batched, and pipelined tracking that writes exactly what one-stage-after-the
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -232,3 +233,13 @@ def test_pets09_pipelined_equals_sequential(shared_data: Path, tmp_path: Path) -
         texts.append(_outputs(out, video.stem))
     assert texts[0][0].count("\n") > 300  # about 5 people over 84 frames
     assert texts[1] == texts[0]
+
+
+def test_automatic_threads_share_the_cores_among_workers_and_overlapping_stages_do_not_spin() -> None:
+    cores = len(os.sched_getaffinity(0))
+    pipelined = camera_module.model_threads(load_config(TrackConfig, None, ["embedder.threads=3"]))
+    assert pipelined.detector.threads == cores and pipelined.embedder.threads == 3
+    assert not pipelined.detector.spin and not pipelined.embedder.spin
+    sequential = camera_module.model_threads(load_config(TrackConfig, None, ["pipeline=false", "workers=2"]))
+    assert sequential.detector.threads == sequential.embedder.threads == max(1, cores // 2)
+    assert sequential.detector.spin and sequential.embedder.spin

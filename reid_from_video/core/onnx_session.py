@@ -47,12 +47,17 @@ class OnnxModel:
 
 
 def open_onnx(
-    path: str | Path, device: str = "auto", threads: int | None = None, free_batch: bool = True
+    path: str | Path,
+    device: str = "auto",
+    threads: int | None = None,
+    free_batch: bool = True,
+    spin: bool = True,
 ) -> OnnxModel:
     """``path`` as an onnxruntime session: on CUDA when ``device`` is ``auto`` or ``cuda`` and onnxruntime
     has the provider, with ``threads`` CPU threads (None or 0: onnxruntime's default, one per core), and
-    with a pinned batch of 1 freed where that is safe (``free_batch``). An unreadable file is an
-    :class:`InputError` naming it."""
+    with a pinned batch of 1 freed where that is safe (``free_batch``). ``spin=False`` stops idle threads
+    spin-waiting for the next call: slower alone, but other work sharing the cores gets them. An
+    unreadable file is an :class:`InputError` naming it."""
     import onnxruntime as ort
 
     path = Path(path)
@@ -67,6 +72,8 @@ def open_onnx(
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         session = ort.InferenceSession(str(path), options, providers=providers)
     except Exception as error:  # onnxruntime raises its own exception types for bad files

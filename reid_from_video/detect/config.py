@@ -42,8 +42,9 @@ class DetectorConfig:
     half: bool = option(True, "yolo: half precision on GPU (ignored on CPU)")
     batch: int = option(8, "frames per inference call")
     threads: int = option(
-        0, "yolox: onnxruntime CPU threads; 0: rfv track shares the cores among the stages and workers"
+        0, "yolox: onnxruntime CPU threads; 0: one per core, shared among rfv track's workers"
     )
+    spin: bool = option(True, "yolox: idle onnxruntime threads spin-wait (rfv track's pipeline sets false)")
     input_size: int = option(640, "yolo: inference size in pixels (yolox: taken from the ONNX model)")
     score_min: float = option(0.3, "drop boxes scoring below this")
     nms_iou: float | None = option(0.45, "non-maximum suppression IoU among persons; null: none")

@@ -44,8 +44,9 @@ class EmbedderConfig:
     )
     batch: int = option(32, "crops per inference call")
     threads: int = option(
-        0, "onnx: onnxruntime CPU threads; 0: rfv track shares the cores among the stages and workers"
+        0, "onnx: onnxruntime CPU threads; 0: one per core, shared among rfv track's workers"
     )
+    spin: bool = option(True, "onnx: idle onnxruntime threads spin-wait (rfv track's pipeline sets false)")
     device: str = option("auto", "onnx / torch: auto (GPU when present), cpu, cuda")
     bins: int = option(8, "histogram: bins per HSV channel")
     calibrated_gate: bool = option(

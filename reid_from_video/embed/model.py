@@ -21,7 +21,8 @@ class ModelEmbedder:
     needs_pixels = True
 
     def __init__(self, config: EmbedderConfig):
-        self.model = ReidModel.load(config.weights, config.device, threads=config.threads or None)
+        threads = config.threads or None
+        self.model = ReidModel.load(config.weights, config.device, threads=threads, spin=config.spin)
         self.identity = model_identity(self.model)
         self.appearance_gate = self.model.card.appearance_gate
         self.batch = config.batch

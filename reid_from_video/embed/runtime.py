@@ -64,11 +64,17 @@ class ReidModel:
 
     @classmethod
     def load(
-        cls, path: str | Path, device: str = "auto", card: ModelCard | None = None, threads: int | None = None
+        cls,
+        path: str | Path,
+        device: str = "auto",
+        card: ModelCard | None = None,
+        threads: int | None = None,
+        spin: bool = True,
     ) -> ReidModel:
         """The model in ``path`` on ``device`` (``auto``: a GPU when present). ``card`` overrides the card
-        beside the file (and a checkpoint's own preprocessing); ``threads``: onnxruntime's CPU threads
-        (default: one per core; torch's are set process-wide by ``torch.set_num_threads``)."""
+        beside the file (and a checkpoint's own preprocessing); ``threads``, ``spin``: onnxruntime's CPU
+        threads (default: one per core; torch's are set process-wide by ``torch.set_num_threads``) and
+        whether they spin-wait (:func:`reid_from_video.core.onnx_session.open_onnx`)."""
         path = Path(path)
         if not path.is_file():
             raise InputError(path, "model file not found")
@@ -76,7 +82,7 @@ class ReidModel:
             card = ModelCard.read(card_path(path))
         suffix = path.suffix.lower()
         if suffix in ONNX_SUFFIXES:
-            return _load_onnx(path, card, device, threads)
+            return _load_onnx(path, card, device, threads, spin)
         if suffix in TORCH_SUFFIXES:
             from reid_from_video.embed.source import is_torchscript
 
@@ -171,10 +177,12 @@ class ReidModel:
         return out
 
 
-def _load_onnx(path: Path, card: ModelCard | None, device: str, threads: int | None = None) -> ReidModel:
+def _load_onnx(
+    path: Path, card: ModelCard | None, device: str, threads: int | None = None, spin: bool = True
+) -> ReidModel:
     from reid_from_video.core.onnx_session import open_onnx
 
-    model = open_onnx(path, device, threads)
+    model = open_onnx(path, device, threads, spin=spin)
     shape = model.input_shape
     if len(shape) != 4 or shape[1] not in (3, "C", None):
         raise InputError(path, f"expected one N x 3 x H x W input, found {list(shape)}")

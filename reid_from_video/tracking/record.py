@@ -46,6 +46,8 @@ RUN_ONLY = (
     "pipeline",
     "detector.threads",
     "embedder.threads",
+    "detector.spin",
+    "embedder.spin",
 )
 _SHOWN = 6  # differing keys named in the error
 
