@@ -16,7 +16,7 @@ and N can be in the tens of thousands. Given features x_1..x_N:
 
 Re-ranking (:func:`rerank_blocks`) mixes it with the scaled original distance:
 ``(1 - lambda) * jaccard + lambda * d``. Clustering (:mod:`reid_from_video.labels.cluster`) takes
-:func:`jaccard_block` rows and keeps only the small distances.
+:func:`jaccard_pairs`, the pairs below 1, and keeps only the small distances.
 
 Everything is float64 by default: float32 distances can swap near-tied neighbours and change the sets.
 """
@@ -77,26 +77,56 @@ def nearest_neighbours(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(indices, distances, row maxima): the ``keep`` (default ``k + 1``) nearest of every row by squared
     Euclidean distance (nearest first, ties by index) with their squared distances, and the largest squared
-    distance of every row, ``block`` rows at a time."""
+    distance of every row.
+
+    The distance matrix is symmetric, so it is computed a ``block`` x ``block`` tile at a time over the
+    upper triangle only, each tile serving its rows and (transposed) its columns: half the products of a
+    row-by-row search. Every row keeps its running nearest, merged with each tile's. A distance is the
+    same arithmetic as :func:`squared_euclidean` (``(|a|^2 + |b|^2) - 2 a.b``), in preallocated buffers.
+    """
     n = len(features)
     k = min(max(k + 1, keep or 0), n)
-    indices = torch.empty((n, k), dtype=torch.int64, device=features.device)
-    distances = torch.empty((n, k), dtype=features.dtype, device=features.device)
-    row_max = torch.empty(n, dtype=features.dtype, device=features.device)
+    best = torch.full((n, k), float("inf"), dtype=features.dtype, device=features.device)
+    best_index = torch.full((n, k), -1, dtype=torch.int64, device=features.device)
+    row_max = torch.zeros(n, dtype=features.dtype, device=features.device)
     squared = (features * features).sum(1)
+    products = torch.empty(block * block, dtype=features.dtype, device=features.device)
+    sums = torch.empty(block * block, dtype=features.dtype, device=features.device)
     for start in range(0, n, block):
-        d = squared_euclidean(features[start : start + block], features, squared)
-        rows = torch.arange(len(d), device=d.device)
-        d[rows, start + rows] = 0.0  # the exact self distance (rounding can leave a tiny positive)
-        row_max[start : start + len(d)] = d.max(dim=1).values
-        values, part = torch.topk(d, k, dim=1, largest=False, sorted=False)
-        # Order the k candidates by (distance, index): stable whatever order topk returned.
-        by_index = torch.argsort(part, dim=1)
-        part, values = part.gather(1, by_index), values.gather(1, by_index)
-        order = torch.sort(values, dim=1, stable=True).indices
-        indices[start : start + len(d)] = part.gather(1, order)
-        distances[start : start + len(d)] = values.gather(1, order)
-    return indices, distances, row_max
+        rows = slice(start, min(start + block, n))
+        for first in range(start, n, block):
+            cols = slice(first, min(first + block, n))
+            a, b = features[rows], features[cols]
+            product = torch.mm(a, b.T, out=products[: len(a) * len(b)].view(len(a), len(b)))
+            d = torch.add(
+                squared[rows, None], squared[None, cols], out=sums[: len(a) * len(b)].view(len(a), len(b))
+            )
+            d.add_(product.mul_(-2.0)).clamp_(min=0.0)
+            if first == start:
+                d.fill_diagonal_(0.0)  # the exact self distance (rounding can leave a tiny positive)
+            _merge_nearest(best, best_index, rows, d, first)
+            torch.maximum(row_max[rows], d.max(dim=1).values, out=row_max[rows])
+            if first != start:  # the tile's columns are rows too: the same distances, transposed
+                _merge_nearest(best, best_index, cols, d.T, start)
+                torch.maximum(row_max[cols], d.max(dim=0).values, out=row_max[cols])
+    # Order every row's nearest by (distance, index): stable whatever order the merges left.
+    by_index = torch.argsort(best_index, dim=1)
+    best_index, best = best_index.gather(1, by_index), best.gather(1, by_index)
+    order = torch.sort(best, dim=1, stable=True).indices
+    return best_index.gather(1, order), best.gather(1, order), row_max
+
+
+def _merge_nearest(
+    best: torch.Tensor, best_index: torch.Tensor, rows: slice, d: torch.Tensor, first_column: int
+) -> None:
+    """Rows ``rows`` of the running nearest (``best`` distances, ``best_index`` columns) merged with the
+    distances ``d`` of those rows to the columns from ``first_column`` on."""
+    k = best.shape[1]
+    values, columns = torch.topk(d, min(k, d.shape[1]), dim=1, largest=False, sorted=False)
+    values = torch.cat([best[rows], values], dim=1)
+    columns = torch.cat([best_index[rows], columns + first_column], dim=1)
+    kept, at = torch.topk(values, k, dim=1, largest=False, sorted=False)
+    best[rows], best_index[rows] = kept, columns.gather(1, at)
 
 
 def _reciprocal_mask(nearest: torch.Tensor, k: int, block: int) -> torch.Tensor:
@@ -212,7 +242,28 @@ def _ranges(starts: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
 
 
 def jaccard_block(encoding: Encoding, start: int, stop: int) -> torch.Tensor:
-    """Dense Jaccard distances of rows ``start:stop`` to all N rows, shape (stop - start, N).
+    """Dense Jaccard distances of rows ``start:stop`` to all N rows, shape (stop - start, N)."""
+    return _jaccard(_shared_block(encoding, start, stop))
+
+
+def jaccard_pairs(
+    encoding: Encoding, start: int, stop: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(rows, cols, distances): the pairs of a row in ``start:stop`` and any row that share a neighbour, with
+    their Jaccard distances, row by row. Every other pair is at exactly 1 (nothing shared), so these are
+    all the distances below 1, without a pass over the N-wide rows for each."""
+    shared = _shared_block(encoding, start, stop)
+    rows, cols = torch.nonzero(shared, as_tuple=True)  # the sums of minima are >= 0
+    return rows + start, cols, _jaccard(shared[rows, cols])
+
+
+def _jaccard(shared: torch.Tensor) -> torch.Tensor:
+    """1 - m / (2 - m) for sums of minima m (rows of V sum to 1)."""
+    return (1.0 - shared / (2.0 - shared)).clip(min=0.0)  # rounding can leave -1e-16 for equal rows
+
+
+def _shared_block(encoding: Encoding, start: int, stop: int) -> torch.Tensor:
+    """sum_k min(V(r, k), V(j, k)) for the rows r in ``start:stop`` and all j, shape (stop - start, N).
 
     For every entry V(r, k) of the block and every entry V(j, k) of the same column k, min(V(r, k), V(j, k))
     is added to (r, j): the work is the sum over the block's entries of their column's length, done in
@@ -236,8 +287,7 @@ def jaccard_block(encoding: Encoding, start: int, stop: int) -> torch.Tensor:
         target = (encoding.rows[entries] - start).repeat_interleave(chunk_counts) * n + encoding.rows[at]
         shared.index_add_(0, target, minima)
         chunk_first = chunk_last
-    shared = shared.view(stop - start, n)
-    return (1.0 - shared / (2.0 - shared)).clip(min=0.0)  # rounding can leave -1e-16 for equal rows
+    return shared.view(stop - start, n)
 
 
 def rerank_blocks(

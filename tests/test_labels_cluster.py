@@ -10,7 +10,7 @@ from sklearn.cluster import DBSCAN
 from sklearn.metrics import adjusted_rand_score
 
 from reid_from_video.core.errors import ConfigError
-from reid_from_video.kreciprocal import as_tensor, encode, jaccard_block
+from reid_from_video.kreciprocal import as_tensor, encode, jaccard_block, jaccard_pairs, nearest_neighbours
 from reid_from_video.labels.cluster import cluster, distance_rows, sparse_graph
 from reid_from_video.labels.config import ClusterConfig
 
@@ -28,6 +28,42 @@ def test_sparse_jaccard_equals_dense_reference(k1, k2, block):
     ours = torch.cat([jaccard_block(encoding, s, min(s + 50, 180)) for s in range(0, 180, 50)]).numpy()
     reference, _ = dense_jaccard(feats, k1, k2)
     np.testing.assert_allclose(ours, reference, atol=1e-5)
+
+
+@pytest.mark.parametrize(("n", "block", "keep"), [(300, 64, 31), (257, 1024, 62), (100, 7, 100)])
+def test_nearest_neighbours_equal_a_plain_full_search(n, block, keep):
+    """The tiled, symmetric search against numpy's full distance matrix, row by row: the same neighbours in
+    the same order (distance, then index), the same distances and row maxima."""
+    feats, _ = clustered(n, 20, 48, 0.6, seed=n)
+    indices, distances, row_max = nearest_neighbours(as_tensor(feats), keep - 1, block=block)
+    full = (feats**2).sum(1)[:, None] + (feats**2).sum(1)[None, :] - 2 * feats @ feats.T
+    full = np.maximum(full, 0)
+    np.fill_diagonal(full, 0)
+    expected = np.lexsort((np.broadcast_to(np.arange(n), full.shape), full), axis=1)[:, :keep]
+    np.testing.assert_array_equal(indices.numpy(), expected)
+    np.testing.assert_allclose(
+        distances.numpy(), np.take_along_axis(full, expected, 1), rtol=1e-12, atol=1e-9
+    )
+    np.testing.assert_allclose(row_max.numpy(), full.max(1), rtol=1e-12)
+
+
+def test_jaccard_pairs_are_the_distances_below_one():
+    feats, _ = clustered(200, 25, 32, 0.8, seed=4)
+    encoding = encode(as_tensor(feats), 8, 3, block=64)
+    dense = jaccard_block(encoding, 30, 90).numpy()
+    rows, cols, values = (t.numpy() for t in jaccard_pairs(encoding, 30, 90))
+    listed = np.zeros_like(dense, dtype=bool)
+    listed[rows - 30, cols] = True
+    np.testing.assert_array_equal(dense[rows - 30, cols], values)
+    assert (dense[~listed] == 1.0).all() and (values < 1.0).all()
+    assert 0.05 < listed.mean() < 0.5  # with k1 = 8 of 200, most pairs share no neighbour
+
+
+def test_a_fixed_eps_of_one_takes_every_jaccard_pair():
+    feats, _ = clustered(90, 9, 16, 0.5, seed=6)
+    config = ClusterConfig(distance="jaccard", k1=10, k2=3, eps=1.0, block=32, device="cpu")
+    graph, _ = sparse_graph(distance_rows(feats, config), len(feats), 1.0)
+    assert graph.nnz == 90 * 90
 
 
 @pytest.mark.parametrize(("distance", "rho"), [("jaccard", 0.02), ("cosine", 0.02), ("jaccard", 0.9)])

@@ -18,7 +18,9 @@ neighbours and the Jaccard distances flatten (no pair at distance 1). Two floors
 ``scale=false`` uses the configured values at any N.
 
 The distance matrix is never held whole. Rows of it are computed a block at a time (on the GPU when there is
-one) and only the entries DBSCAN can use are kept: those within eps. With a fixed eps that is a plain
+one; :class:`DistanceRows`: for the Jaccard distance only the pairs that share a neighbour are listed, every
+other pair being exactly 1, so the work follows the neighbour graph, not N x N) and only the entries DBSCAN
+can use are kept: those within eps. With a fixed eps that is a plain
 filter. With the data-dependent eps (the mean of the smallest ``rho`` share of all pairwise distances
 (i < j, zeros left out), as in the MMT / TMC code) the blocks keep what lies below the running
 ``k``-th smallest pairwise distance seen so far; eps is at most the final k-th smallest, so every entry
@@ -33,7 +35,7 @@ DBSCAN on the dense matrix.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +44,7 @@ import torch
 
 from reid_from_video.core.device import resolve_device
 from reid_from_video.core.errors import SettingError
-from reid_from_video.kreciprocal import as_tensor, encode, jaccard_block
+from reid_from_video.kreciprocal import as_tensor, encode, jaccard_pairs
 from reid_from_video.labels.config import ClusterConfig
 
 # Distances below this are rounding noise around an exact 0 (e.g. two tracklets with the same neighbours).
@@ -80,64 +82,123 @@ def min_eps_pairs(config: ClusterConfig, n: int) -> int:
     return n * (config.min_samples - 1) if config.scale else 0
 
 
-def distance_rows(
-    features: np.ndarray | torch.Tensor, config: ClusterConfig
-) -> Iterator[tuple[int, torch.Tensor]]:
-    """``(first row, block of full distance rows)`` over all rows, on the configured device."""
+@dataclass(frozen=True)
+class DistanceRows:
+    """The distances of the points ``start:stop`` to all points: the listed pairs ``(rows, cols, values)``
+    (point indices), and every pair not listed at ``fill``, which is at least every listed value (None:
+    every pair is listed). The k-reciprocal Jaccard distance is 1 for the many pairs that share no
+    neighbour: those are counted, never listed."""
+
+    start: int
+    stop: int
+    rows: torch.Tensor
+    cols: torch.Tensor
+    values: torch.Tensor
+    fill: float | None = None
+
+    @classmethod
+    def dense(cls, start: int, d: torch.Tensor) -> DistanceRows:
+        """Every pair of the dense rows ``d`` of the points from ``start`` on."""
+        rows = torch.arange(start, start + len(d), device=d.device).repeat_interleave(d.shape[1])
+        cols = torch.arange(d.shape[1], device=d.device).repeat(len(d))
+        return cls(start, start + len(d), rows, cols, d.reshape(-1), None)
+
+    def densified(self, n: int) -> DistanceRows:
+        """The same distances with every pair listed."""
+        if self.fill is None:
+            return self
+        d = torch.full(
+            (self.stop - self.start, n), self.fill, dtype=self.values.dtype, device=self.values.device
+        )
+        d[self.rows - self.start, self.cols] = self.values
+        return DistanceRows.dense(self.start, d)
+
+    def upper_pairs(self, n: int) -> int:
+        """The pairs (i, j), i < j, with i among these points."""
+        return sum(n - 1 - i for i in range(self.start, self.stop))
+
+
+def distance_rows(features: np.ndarray | torch.Tensor, config: ClusterConfig) -> Iterator[DistanceRows]:
+    """The distances of all points, ``config.block`` points at a time, on the configured device."""
     x = as_tensor(features, resolve_device(config.device))
     n = len(x)
     if config.distance == "jaccard":
         k1, k2 = scaled_k(config, n)
         encoding = encode(x, k1, k2, block=config.block)
         for start in range(0, n, config.block):
-            yield start, jaccard_block(encoding, start, min(start + config.block, n))
+            rows, cols, values = jaccard_pairs(encoding, start, min(start + config.block, n))
+            yield DistanceRows(start, min(start + config.block, n), rows, cols, values, fill=1.0)
     else:
         x = x / x.norm(dim=1, keepdim=True).clamp(min=1e-12)
         for start in range(0, n, config.block):
-            yield start, (1.0 - x[start : start + config.block] @ x.T).clip(min=0.0)
+            yield DistanceRows.dense(start, (1.0 - x[start : start + config.block] @ x.T).clip(min=0.0))
+
+
+def _zero_diagonal(block: DistanceRows) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The block's listed pairs with every point's own distance an explicit 0 and rounding noise around 0
+    made the exact 0."""
+    off = block.rows != block.cols
+    own = torch.arange(block.start, block.stop, device=block.rows.device)
+    rows = torch.cat([block.rows[off], own])
+    cols = torch.cat([block.cols[off], own])
+    values = torch.cat(
+        [block.values[off], torch.zeros(len(own), dtype=block.values.dtype, device=own.device)]
+    )
+    return rows, cols, torch.where(values < ROUNDING, torch.zeros_like(values), values)
 
 
 def sparse_graph(
-    blocks: Iterator[tuple[int, torch.Tensor]],
+    blocks: Iterable[DistanceRows],
     n: int,
     eps: float = 0.0,
     rho: float = 1.6e-3,
     min_pairs: int = 0,
 ) -> tuple[sp.csr_matrix, float]:
-    """(graph, eps): the entries within eps of the distance rows in ``blocks`` as a sparse matrix with an
-    explicit zero diagonal; eps as given, or data-dependent when 0 (see the module docstring), averaging
-    at least ``min_pairs`` pairs (as many as there are nonzero ones at most).
+    """(graph, eps): the pairs within eps of the distances in ``blocks`` as a sparse matrix with an explicit
+    zero diagonal; eps as given, or data-dependent when 0 (see the module docstring), averaging at least
+    ``min_pairs`` pairs (as many as there are nonzero ones at most).
 
     For the data-dependent eps, ``threshold`` is the ``budget``-th smallest pairwise distance seen so far
     and only the distances strictly below it are held: values equal to it are common (every Jaccard distance
-    of a pair sharing no neighbour is exactly 1) and are accounted for as copies of it, never stored.
+    of a pair sharing no neighbour is exactly 1) and are accounted for as copies of it, never stored; so are
+    the pairs a block does not list (at its ``fill``), as long as the fill is below the threshold.
     """
     fixed = eps > 0
     # At most this many pairwise distances can enter the data-dependent eps (zeros only lower the count).
     budget = max(min(max(int(np.round(rho * n * (n - 1) / 2)), min_pairs), n * (n - 1) // 2), 1)
     threshold = float("inf")
     smallest = torch.empty(0, dtype=torch.float64)
+    fill, fill_copies = float("inf"), 0  # the unlisted pairs below the threshold: all at one value
     nonzero_pairs = 0
     kept_rows, kept_cols, kept_vals = [], [], []
-    for start, d in blocks:
-        rows = torch.arange(start, start + len(d), device=d.device)
-        d[rows - start, rows] = 0.0
-        d[d < ROUNDING] = 0.0
+    for block in blocks:
+        if fixed and block.fill is not None and block.fill <= eps:
+            block = block.densified(n)  # every pair is within eps: the graph needs them all
+        rows, cols, values = _zero_diagonal(block)
         if fixed:
-            r, c = torch.nonzero(d <= eps, as_tuple=True)
+            keep = values <= eps
         else:
-            upper = (torch.arange(n, device=d.device)[None, :] > rows[:, None]) & (d > 0)
-            nonzero_pairs += int(upper.sum())
-            smallest = torch.cat([smallest.to(d.device), d[upper & (d < threshold)]])
+            upper = cols > rows
+            unlisted = block.upper_pairs(n) - int(upper.sum())
+            listed = upper & (values > 0)
+            nonzero_pairs += int(listed.sum()) + (unlisted if block.fill else 0)
+            smallest = torch.cat([smallest.to(values.device), values[listed & (values < threshold)]])
+            if block.fill is not None and block.fill < threshold and unlisted:
+                fill, fill_copies = block.fill, fill_copies + unlisted
             if len(smallest) >= budget:
                 threshold = float(torch.kthvalue(smallest, budget).values)
+                smallest, fill_copies = smallest[smallest < threshold], 0  # the fill is >= every value
+            elif fill_copies and len(smallest) + fill_copies >= budget:
+                threshold, fill_copies = fill, 0
                 smallest = smallest[smallest < threshold]
-            r, c = torch.nonzero(d < threshold, as_tuple=True)
-        kept_rows.append((r + start).cpu().numpy())
-        kept_cols.append(c.cpu().numpy())
-        kept_vals.append(d[r, c].cpu().numpy())
+            keep = values < threshold
+        kept_rows.append(rows[keep].cpu().numpy())
+        kept_cols.append(cols[keep].cpu().numpy())
+        kept_vals.append(values[keep].cpu().numpy())
     rows, cols, vals = (np.concatenate(part) for part in (kept_rows, kept_cols, kept_vals))
     if not fixed:
+        if fill_copies:  # the threshold was never reached: the unlisted pairs are among the smallest
+            threshold = fill
         top = min(max(int(np.round(rho * nonzero_pairs)), min_pairs), nonzero_pairs)
         eps = _data_dependent_eps(smallest, threshold, top, n, rho)
         within = vals <= eps
