@@ -208,7 +208,7 @@ def test_a_failing_stage_stops_the_pipeline_with_its_error(
 
     monkeypatch.setattr(camera_module, "build_detector", failing_detector)
     before = threading.active_count()
-    overrides = ["progress=false", "cameras=[cam1]", *HALF_SIZE]
+    overrides = ["progress=false", "pipeline=true", "cameras=[cam1]", *HALF_SIZE]
     config = load_config(TrackConfig, "synth", overrides, stage="track")
     with pytest.raises(RuntimeError, match="fifth batch"):
         run_track(small_world / "videos", tmp_path / "run", config)
@@ -237,9 +237,24 @@ def test_pets09_pipelined_equals_sequential(shared_data: Path, tmp_path: Path) -
 
 def test_automatic_threads_share_the_cores_among_workers_and_overlapping_stages_do_not_spin() -> None:
     cores = len(os.sched_getaffinity(0))
-    pipelined = camera_module.model_threads(load_config(TrackConfig, None, ["embedder.threads=3"]))
+    overrides = ["pipeline=true", "embedder.threads=3"]
+    pipelined = camera_module.how_stages_run(load_config(TrackConfig, None, overrides))
     assert pipelined.detector.threads == cores and pipelined.embedder.threads == 3
     assert not pipelined.detector.spin and not pipelined.embedder.spin
-    sequential = camera_module.model_threads(load_config(TrackConfig, None, ["pipeline=false", "workers=2"]))
+    sequential = camera_module.how_stages_run(load_config(TrackConfig, None, ["pipeline=false", "workers=2"]))
     assert sequential.detector.threads == sequential.embedder.threads == max(1, cores // 2)
     assert sequential.detector.spin and sequential.embedder.spin
+
+
+@pytest.mark.parametrize(
+    ("cores", "device", "overlap"), [(2, "cpu", False), (8, "cpu", True), (2, "cuda", True)]
+)
+def test_the_stages_overlap_by_default_on_a_gpu_or_with_four_cores_a_worker(
+    cores: int, device: str, overlap: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(cores)))
+    config = load_config(TrackConfig, None, [f"detector.device={device}", "embedder.device=cpu"])
+    assert config.pipeline is None
+    assert camera_module.how_stages_run(config).pipeline is overlap
+    two_workers = load_config(TrackConfig, None, ["workers=2", "detector.device=cpu", "embedder.device=cpu"])
+    assert camera_module.how_stages_run(two_workers).pipeline is (cores // 2 >= 4)

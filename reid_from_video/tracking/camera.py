@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from reid_from_video.core.background import in_background
+from reid_from_video.core.device import resolve_device
 from reid_from_video.detect import build_detector
 from reid_from_video.detect.base import Detector
 from reid_from_video.embed import Embedder, build_embedder
@@ -130,22 +131,31 @@ def _tracked(
         yield ready
 
 
-def model_threads(config: TrackConfig) -> TrackConfig:
-    """``config`` with ``detector.threads`` / ``embedder.threads`` of 0 (automatic) set to the cores shared
-    among the workers, and, when the stages overlap, with spin-waiting off: each model may then use every
-    core while the other waits, and an idle one gives them back. (Measured on PETS09, 2 cores: splitting
-    the cores between detector and embedder starves the embedder, the slowest stage; spinning threads of
-    the waiting model take the cores from the working one.)"""
+PIPELINE_MIN_CORES = 4  # per worker, for pipeline=null to overlap the stages on the CPU
+
+
+def how_stages_run(config: TrackConfig) -> TrackConfig:
+    """``config`` with its automatic settings made definite: ``pipeline`` (null: overlap when a model runs on
+    a GPU or each worker has ``PIPELINE_MIN_CORES`` cores), ``detector.threads`` / ``embedder.threads`` (0:
+    the cores shared among the workers), and, when the stages overlap, spin-waiting off: each model may then
+    use every core while the other waits, and an idle one gives them back. (Measured on PETS09, 2 cores:
+    splitting the cores between detector and embedder starves the embedder, the slowest stage; spinning
+    threads of the waiting model take the cores from the working one; and with both models on both cores,
+    the overlap gains nothing there.)"""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     share = max(1, cores // config.workers)
+    pipeline = config.pipeline
+    if pipeline is None:
+        on_gpu = any(resolve_device(s.device).startswith("cuda") for s in (config.detector, config.embedder))
+        pipeline = on_gpu or share >= PIPELINE_MIN_CORES
     sections = {}
     for name in ("detector", "embedder"):
         section = getattr(config, name)
         changes = {} if section.threads else {"threads": share}
-        if config.pipeline:
+        if pipeline:
             changes["spin"] = False
         sections[name] = dataclasses.replace(section, **changes)
-    return dataclasses.replace(config, **sections)
+    return dataclasses.replace(config, pipeline=pipeline, **sections)
 
 
 def track_camera(
@@ -154,14 +164,15 @@ def track_camera(
     """Track one camera; write ``out/mot/<camera>.txt``, its ``record`` (with the result) and its store part
     (which marks it complete).
 
-    The stages run as a chain of generators, each in a thread of its own when ``config.pipeline`` (see
-    :mod:`reid_from_video.core.background`); this thread writes. A stage's time is its own work, not its
-    waiting, so with overlap the stages' times add up to more than the camera's wall time."""
+    The stages run as a chain of generators, each in a thread of its own when they overlap (see
+    :func:`how_stages_run` and :mod:`reid_from_video.core.background`); this thread writes. A stage's time
+    is its own work, not its waiting, so with overlap the stages' times add up to more than the camera's
+    wall time."""
     from tqdm import tqdm
 
     times: dict[str, float] = defaultdict(float)
     start = time.perf_counter()
-    config = model_threads(config)
+    config = how_stages_run(config)
     detector = build_detector(config.detector, source.path, source.name)
     embedder = build_embedder(config.embedder, source.path, source.name)
     times["setup"] = time.perf_counter() - start

@@ -33,10 +33,12 @@ class TrackConfig:
     )
     cameras: list[str] = option([], "only these cameras (names); empty: all")
     workers: int = option(1, "cameras tracked in parallel processes")
-    pipeline: bool = option(
-        True,
+    pipeline: bool | None = option(
+        None,
         "overlap the stages of a camera in threads (decode, detect, embed, track, crop writing), each a few "
-        "frames ahead of the next; false: one stage after the other (the same outputs)",
+        "frames ahead of the next; false: one stage after the other (the same outputs); null: overlap when a "
+        "model runs on a GPU or each worker has 4 or more CPU cores (on 2 cores the models already use both "
+        "and overlapping measured no faster: benchmarks/bench_pipeline_pets09.py)",
     )
     shard: str = option(
         "1/1",
