@@ -11,9 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reid_from_video.associate.linking import Spans, known_different, link, link_threshold
+from reid_from_video.associate.linking import Spans, known_different, least_transit, link, link_threshold
+from reid_from_video.associate.result import Transit
 from reid_from_video.associate.run import tracklet_table
+from reid_from_video.associate.transit import learnt_transit, read_topology
 from reid_from_video.cli import main
+from reid_from_video.core.errors import InputError
 from reid_from_video.io.mot import read_mot
 from reid_from_video.io.store import TrackletStore
 
@@ -61,6 +64,59 @@ def test_the_threshold_is_the_quantile_of_known_different_distances():
     by_hand = [1 - features[a] @ features[b] for a, b in [(0, 1), (0, 2), (1, 2)]]
     assert pairs == 3 and value == pytest.approx(np.quantile(by_hand, 0.5))
     assert link_threshold(features, spans((0, 1, 2), (0, 3, 4), (1, 1, 9), (2, 1, 9)), 0.5) is None
+
+
+def test_least_transit_is_the_shortest_walk_and_inf_where_none_leads():
+    least = least_transit(4, [(0, 1, 10.0), (1, 2, 5.0), (0, 2, 30.0)])
+    assert least[0, 2] == least[2, 0] == 15.0  # via camera 1, not the 30 s walkway
+    assert least[0, 0] == 0 and np.isinf(least[0, 3]) and np.isinf(least[3, 1])
+
+
+def test_transit_times_keep_apart_what_no_one_could_walk_in_time():
+    same = unit([1, 0], [1, 0], [1, 0])
+    # Camera 0 until 10 s; camera 1 from 14 s (4 s later) and camera 2 from 40 s (30 s later).
+    timed = Spans(np.array([0, 1, 2]), np.array([1, 140, 400]), np.array([100, 200, 500]),
+                  np.array([0.1, 14.0, 40.0]), np.array([10.0, 20.0, 50.0]))  # fmt: skip
+    free = link(same, timed, threshold=0.5, neighbours=5)
+    assert len(set(free.tolist())) == 1
+    transit = least_transit(3, [(0, 1, 8.0), (1, 2, 8.0)])  # 0 -> 1 takes 8 s: 4 s is too quick
+    walked = link(same, timed, threshold=0.5, neighbours=5, transit=transit)
+    assert walked[0] != walked[1] and walked[2] in (walked[0], walked[1])
+    # Views that overlap (least time 0) may see one person at once; cameras no walkway joins never.
+    together = Spans(
+        np.array([0, 1]), np.array([1, 1]), np.array([9, 9]), np.array([0.0, 0.0]), np.array([1.0, 1.0])
+    )
+    assert len(set(link(same[:2], together, 0.5, 5, least_transit(2, [(0, 1, 0.0)])).tolist())) == 1
+    assert len(set(link(same[:2], together, 0.5, 5, least_transit(2, [])).tolist())) == 2
+
+
+def test_a_topology_file_is_read_and_checked(tmp_path):
+    good = tmp_path / "topology.csv"
+    good.write_text("camera_a,camera_b,least_seconds\ncam1,cam2,6\ncam2,cam3,4.5\n")
+    least = read_topology(good, ["cam1", "cam2", "cam3"])
+    assert least[0, 2] == 10.5 and least[1, 0] == 6
+    bad = {
+        "camera_a,camera_b\ncam1,cam2\n": "lacks columns",
+        "camera_a,camera_b,least_seconds\ncam1,cam9,3\n": "'cam9' is not in the store",
+        "camera_a,camera_b,least_seconds\ncam1,cam2,-1\n": "line 2: least_seconds",
+        "camera_a,camera_b,least_seconds\ncam1,cam2,soon\n": "line 2: least_seconds",
+        "camera_a,camera_b,least_seconds\ncam1,cam2,3\n": "\\['cam3'\\] of the store have no walkway",
+    }
+    for text, message in bad.items():
+        good.write_text(text)
+        with pytest.raises(InputError, match=message):
+            read_topology(good, ["cam1", "cam2", "cam3"])
+
+
+def test_learnt_transit_is_half_the_least_time_of_pairs_seen_often_enough():
+    transits = (
+        Transit("a", "b", 2, 9.0, 6.0, 12.0),
+        Transit("b", "a", 1, 8.0, 8.0, 8.0),  # with a -> b: 3 identities, least 6 s
+        Transit("b", "c", 2, 5.0, 4.0, 6.0),  # 2 identities: too few, no constraint
+    )
+    least = learnt_transit(transits, ["a", "b", "c"])
+    assert least[0, 1] == least[1, 0] == 3.0
+    assert least[1, 2] == 0 and least[0, 2] == 0  # unseen pairs are unknown, not far
 
 
 @pytest.fixture(scope="module")

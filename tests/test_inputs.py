@@ -72,12 +72,14 @@ def test_rfv_run_names_every_missing_input_by_its_full_key_in_one_error(tmp_path
             f"train.model.init={nowhere / 'init.pt'}",
             f"gt={nowhere / 'gt'}",
             f"eval_data={nowhere / 'mars'}",
+            f"associate.topology={nowhere / 'walkways.csv'}",
         ]
     )
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
-    assert err.startswith("rfv run: error: 6 input(s) missing") and err.count("rfv run: error") == 1
-    for key in ("track.detector.weights", "track.embedder.weights", "label_model", "train.model.init"):
+    assert err.startswith("rfv run: error: 7 input(s) missing") and err.count("rfv run: error") == 1
+    keys = ("track.detector.weights", "track.embedder.weights", "label_model", "train.model.init")
+    for key in (*keys, "associate.topology"):
         assert f"\n  {key}={nowhere}" in err, key
     assert f"\n  gt={nowhere / 'gt'}: not found" in err and f"\n  eval_data={nowhere / 'mars'}" in err
     assert not (tmp_path / "run").exists()

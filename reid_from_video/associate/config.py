@@ -45,6 +45,17 @@ class AssociateConfig(TrackletFeatureConfig):
         True, "subtract each camera's mean feature first (its light and background no longer separate it)"
     )
     min_frames: int = option(1, "tracklets with fewer frames keep an identity of their own, unlinked")
+    topology: str | None = option(
+        None,
+        "CSV of the walkways between cameras (camera_a, camera_b, least_seconds: the least time to walk "
+        "from one to the other, 0 where the views overlap): tracklets of two cameras closer in time than "
+        "the shortest walk, or of cameras no walkway joins, are never one person",
+    )
+    learn_transit: bool = option(
+        False,
+        "without a topology: learn the least time between each two cameras from confident links (a quarter "
+        "of quantile), halved, and apply it; camera pairs seen linked fewer than 3 times keep no constraint",
+    )
     max_identities: int = option(200, "identities.html: at most so many, those seen in most cameras first")
 
     def __post_init__(self) -> None:

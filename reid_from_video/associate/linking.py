@@ -11,6 +11,11 @@
   tracklets (for unit features: 1 - sum_a . sum_b / (n_a n_b)) is below the threshold and no tracklet of
   one overlaps in time a tracklet of the other in the same camera. Single linkage would chain people
   together through one ambiguous pair; the mean keeps an identity compact.
+* **Transit times** (optional). With the least time a person needs to get from each camera to each other
+  (:func:`least_transit`, over the walkways between cameras), two tracklets of different cameras are never
+  one person when the time between one leaving and the other starting is shorter than that (negative when
+  they overlap in time: only cameras that share a view, least time 0, can see one person at once), and
+  cameras that no walkway joins never share one.
 """
 
 from __future__ import annotations
@@ -22,14 +27,37 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Spans:
-    """One row per tracklet: its camera (a code) and first and last frame."""
+    """One row per tracklet: its camera (a code), first and last frame, and first and last time (seconds on
+    a clock the cameras share; needed only with transit times)."""
 
     camera: np.ndarray
     first: np.ndarray
     last: np.ndarray
+    first_s: np.ndarray | None = None
+    last_s: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.camera)
+
+    def subset(self, rows: np.ndarray) -> Spans:
+        times = (
+            (None, None)
+            if self.first_s is None or self.last_s is None
+            else (self.first_s[rows], self.last_s[rows])
+        )
+        return Spans(self.camera[rows], self.first[rows], self.last[rows], *times)
+
+
+def least_transit(cameras: int, walkways: list[tuple[int, int, float]]) -> np.ndarray:
+    """(cameras x cameras) the least seconds from each camera to each other along ``walkways`` ((camera,
+    camera, least seconds), both ways), the shortest path over them; inf where none leads, 0 to itself."""
+    least = np.full((cameras, cameras), np.inf)
+    np.fill_diagonal(least, 0.0)
+    for a, b, seconds in walkways:
+        least[a, b] = least[b, a] = min(least[a, b], seconds)
+    for via in range(cameras):  # Floyd-Warshall
+        least = np.minimum(least, least[:, via, None] + least[None, via, :])
+    return least
 
 
 def known_different(spans: Spans) -> tuple[np.ndarray, np.ndarray]:
@@ -82,8 +110,13 @@ def nearest_links(features: np.ndarray, neighbours: int, threshold: float, block
     return table[np.lexsort((table[:, 1], table[:, 0], table[:, 2]))]
 
 
-def link(features: np.ndarray, spans: Spans, threshold: float, neighbours: int) -> np.ndarray:
-    """The identity of every tracklet (0 .. G-1, numbered in tracklet order); ``features`` unit rows."""
+def link(
+    features: np.ndarray, spans: Spans, threshold: float, neighbours: int, transit: np.ndarray | None = None
+) -> np.ndarray:
+    """The identity of every tracklet (0 .. G-1, numbered in tracklet order); ``features`` unit rows;
+    ``transit``: the least seconds between cameras (:func:`least_transit`; ``spans`` then has times)."""
+    if transit is not None and (spans.first_s is None or spans.last_s is None):
+        raise ValueError("transit times need the tracklets' times (Spans.first_s / last_s)")
     n = len(features)
     if n == 0:
         return np.zeros(0, np.int64)
@@ -105,12 +138,24 @@ def link(features: np.ndarray, spans: Spans, threshold: float, neighbours: int) 
                 return True
         return False
 
+    def too_quick(a: list[int], b: list[int]) -> bool:
+        if transit is None:
+            return False
+        x, y = np.array(a)[:, None], np.array(b)[None, :]
+        gap = np.maximum(spans.first_s[y] - spans.last_s[x], spans.first_s[x] - spans.last_s[y])
+        least = transit[spans.camera[x], spans.camera[y]]  # 0 for one camera and cameras sharing a view
+        return bool(((least > 0) & (gap < least)).any())
+
     for i, j, _ in nearest_links(features, neighbours, threshold):
         a, b = root(int(i)), root(int(j))
         if a == b:
             continue
         mean_distance = 1.0 - float(sums[a] @ sums[b]) / (sizes[a] * sizes[b])
-        if mean_distance >= threshold or overlapping(members[a], members[b]):
+        if (
+            mean_distance >= threshold
+            or overlapping(members[a], members[b])
+            or too_quick(members[a], members[b])
+        ):
             continue
         if sizes[a] < sizes[b]:
             a, b = b, a

@@ -36,6 +36,7 @@ class AssociateResult(StageResult):
     threshold: float = 0.0
     threshold_source: str = ""
     known_different_pairs: int = 0
+    transit_source: str = "none"  # the least transit times applied: none, a topology file, or learnt
     seconds: float = 0.0
     transits: tuple[Transit, ...] = field(default_factory=tuple)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,8 @@ import pandas as pd
 
 from reid_from_video.associate.config import AssociateConfig, TrackletFeatureConfig
 from reid_from_video.associate.linking import Spans, link, link_threshold
-from reid_from_video.associate.result import AssociateResult, Transit
+from reid_from_video.associate.result import AssociateResult
+from reid_from_video.associate.transit import learnt_transit, read_topology, transit_times
 from reid_from_video.core.atomic import atomic_write
 from reid_from_video.core.config import save_config
 from reid_from_video.core.distances import camera_centred, normalize_rows
@@ -65,24 +67,32 @@ def run_associate(
     cameras = tracklets["camera"].to_numpy()
     if config.centre_cameras and len(np.unique(cameras)) > 1:
         features = camera_centred(features, cameras)
+    codes, names = pd.factorize(tracklets["camera"])
     spans = Spans(
-        pd.factorize(tracklets["camera"])[0],
+        codes,
         tracklets["first_frame"].to_numpy(),
         tracklets["last_frame"].to_numpy(),
+        tracklets["first_s"].to_numpy(dtype=float),
+        tracklets["last_s"].to_numpy(dtype=float),
     )
     long_enough = tracklets["frames"].to_numpy() >= config.min_frames
     threshold, threshold_source, pairs = _threshold(features, spans, config, tracklet_store.index_path)
-    identity = np.empty(len(tracklets), np.int64)
     linked = np.flatnonzero(long_enough)
-    sub = Spans(spans.camera[linked], spans.first[linked], spans.last[linked])
-    identity[linked] = link(features[linked], sub, threshold, config.neighbours)
+
+    def journeys_of(threshold: float, transit: np.ndarray | None = None) -> pd.DataFrame:
+        identity = np.empty(len(tracklets), np.int64)
+        identity[linked] = link(features[linked], spans.subset(linked), threshold, config.neighbours, transit)
+        alone = np.flatnonzero(~long_enough)
+        identity[alone] = (identity[linked].max() + 1 if len(linked) else 0) + np.arange(len(alone))
+        table = tracklets.drop(columns="rows").assign(identity=identity + 1)
+        table = table.sort_values(["identity", "first_s", "first_frame", "camera"], kind="stable")
+        return table[
+            ["identity", "camera", "track", "first_frame", "last_frame", "first_s", "last_s", "frames"]
+        ]
+
+    transit, transit_source = _transit(config, list(names), features, spans, journeys_of)
+    journeys = journeys_of(threshold, transit)
     alone = np.flatnonzero(~long_enough)
-    identity[alone] = (identity[linked].max() + 1 if len(linked) else 0) + np.arange(len(alone))
-    journeys = tracklets.drop(columns="rows").assign(identity=identity + 1)
-    journeys = journeys.sort_values(["identity", "first_s", "first_frame", "camera"], kind="stable")
-    journeys = journeys[
-        ["identity", "camera", "track", "first_frame", "last_frame", "first_s", "last_s", "frames"]
-    ]
     per_identity = journeys.groupby("identity")["camera"].nunique()
     result = AssociateResult(
         store=str(folder),
@@ -96,6 +106,7 @@ def run_associate(
         threshold=round(threshold, 6),
         threshold_source=threshold_source,
         known_different_pairs=pairs,
+        transit_source=transit_source,
         seconds=round(time.perf_counter() - started, 3),
         transits=transit_times(journeys),
     )
@@ -215,31 +226,24 @@ def _threshold(
     return value, f"quantile {config.quantile:g} of {pairs} pairs of tracklets seen together", pairs
 
 
-def transit_times(journeys: pd.DataFrame) -> tuple[Transit, ...]:
-    """Per (from, to) camera pair: the seconds between an identity leaving one camera and next appearing in
-    another, over the identities that did (NaN times, e.g. simulated stores, give none)."""
-    rows = []
-    for _, group in journeys.groupby("identity", sort=False):
-        group = group.sort_values("first_s")
-        left = group.iloc[:-1]
-        entered = group.iloc[1:]
-        for (_, a), (_, b) in zip(left.iterrows(), entered.iterrows(), strict=True):
-            if a["camera"] != b["camera"] and np.isfinite(a["last_s"]) and np.isfinite(b["first_s"]):
-                rows.append((a["camera"], b["camera"], float(b["first_s"] - a["last_s"])))
-    if not rows:
-        return ()
-    table = pd.DataFrame(rows, columns=["source", "target", "seconds"])
-    return tuple(
-        Transit(
-            str(s),
-            str(t),
-            len(g),
-            float(g["seconds"].median()),
-            float(g["seconds"].min()),
-            float(g["seconds"].max()),
-        )
-        for (s, t), g in table.groupby(["source", "target"], sort=True)
-    )
+def _transit(
+    config: AssociateConfig,
+    cameras: list[str],
+    features: np.ndarray,
+    spans: Spans,
+    journeys_of: Callable[[float], pd.DataFrame],
+) -> tuple[np.ndarray | None, str]:
+    """The least transit times to apply (None: none) and where they came from."""
+    if config.topology:
+        return read_topology(config.topology, cameras), f"topology {config.topology}"
+    if not config.learn_transit or spans.first_s is None or not np.isfinite(spans.first_s).all():
+        return None, "none"
+    found = link_threshold(features, spans, config.quantile / 4)
+    if found is None:
+        return None, "none: no confident links to learn from"
+    transits = transit_times(journeys_of(found[0]))
+    learnt = learnt_transit(transits, cameras)
+    return learnt, f"learnt from confident links (quantile {config.quantile / 4:g}), halved"
 
 
 def _write_mot(store: Path, index: pd.DataFrame, journeys: pd.DataFrame, out: Path) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reid_from_video.associate.inputs import associate_inputs
 from reid_from_video.core.errors import DegenerateLabelsError, MissingInput, SettingError
 from reid_from_video.io.results import StageResult
 from reid_from_video.labels.config import HISTOGRAM, NETWORK
@@ -221,5 +222,7 @@ STAGES: tuple[Stage, ...] = (
         ("journeys.csv",),
         lambda i: {"store": i.folder("track"), "model": i.folder("train") / "model.pt"},
         _associate,
+        external=lambda i: [Path(i.config.associate.topology)] if i.config.associate.topology else [],
+        check=associate_inputs,
     ),
 )
