@@ -16,6 +16,23 @@ _SHARD = re.compile(r"([0-9]+)/([0-9]+)")
 
 
 @dataclass
+class RayConfig:
+    """Where ``executor=ray`` runs the cameras, and what each camera's task asks the cluster for."""
+
+    address: str | None = option(
+        None, "the Ray cluster (ray://HOST:10001, auto, ...); null: RAY_ADDRESS, else a local Ray instance"
+    )
+    cpus_per_camera: float = option(2.0, "CPUs a camera's task reserves (its models' threads follow)")
+    gpus_per_camera: float = option(
+        0.0, "GPUs a camera's task reserves (0.5: two cameras share one); its models then run on the GPU"
+    )
+
+    def __post_init__(self) -> None:
+        if self.cpus_per_camera <= 0 or self.gpus_per_camera < 0:
+            raise ValueError("ray.cpus_per_camera must be > 0 and ray.gpus_per_camera >= 0")
+
+
+@dataclass
 class TrackConfig:
     detector: DetectorConfig = section(DetectorConfig, "person detector and box filters")
     embedder: EmbedderConfig = section(EmbedderConfig, "appearance features for the tracker")
@@ -32,7 +49,13 @@ class TrackConfig:
         True, "once a track is confirmed, also write its first n_init - 1 (tentative) frames"
     )
     cameras: list[str] = option([], "only these cameras (names); empty: all")
-    workers: int = option(1, "cameras tracked in parallel processes")
+    workers: int = option(1, "cameras tracked in parallel processes (executor=local)")
+    executor: Literal["local", "ray"] = option(
+        "local",
+        "local: this machine, in workers processes; ray: one Ray task per camera on a cluster (ray.*), "
+        "--out on a filesystem every node sees",
+    )
+    ray: RayConfig = section(RayConfig, "the Ray cluster for executor=ray")
     pipeline: bool | None = option(
         None,
         "overlap the stages of a camera in threads (decode, detect, embed, track, crop writing), each a few "

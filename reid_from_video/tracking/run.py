@@ -85,6 +85,10 @@ def _track_all(sources: list[Source], config: TrackConfig, out: Path) -> list[Ca
     SIGTERM) or an error stops the workers and waits for them, so that nothing is written afterwards."""
     settings = camera_settings(config)
     records = {s.name: CameraRecord(s.name, settings, tree_fingerprint(s.path)) for s in sources}
+    if config.executor == "ray":
+        from reid_from_video.tracking.on_ray import track_on_ray
+
+        return track_on_ray(sources, config, out, records)
     if config.workers == 1 or len(sources) <= 1:
         return [track_camera(source, config, out, records[source.name]) for source in sources]
     workers = min(config.workers, len(sources))
