@@ -132,6 +132,7 @@ def _tracked(
 
 
 PIPELINE_MIN_CORES = 4  # per worker, for pipeline=null to overlap the stages on the CPU
+NETWORK_BACKENDS = ("yolo", "yolox", "onnx", "torch")  # detector / embedder backends that can use a GPU
 
 
 def how_stages_run(config: TrackConfig) -> TrackConfig:
@@ -146,7 +147,8 @@ def how_stages_run(config: TrackConfig) -> TrackConfig:
     share = max(1, cores // config.workers)
     pipeline = config.pipeline
     if pipeline is None:
-        on_gpu = any(resolve_device(s.device).startswith("cuda") for s in (config.detector, config.embedder))
+        models = [s for s in (config.detector, config.embedder) if s.backend in NETWORK_BACKENDS]
+        on_gpu = any(resolve_device(s.device).startswith("cuda") for s in models)  # imports torch for auto
         pipeline = on_gpu or share >= PIPELINE_MIN_CORES
     sections = {}
     for name in ("detector", "embedder"):
