@@ -258,3 +258,30 @@ def test_the_start_network_of_an_onnx_osnet_reuses_the_features_of_that_file(
     other = export_folded(trained_like("osnet_x0_25", seed=1), tmp_path / "other" / "osnet_x0_25.onnx")
     report = run_label(store, tmp_path / "labels2", _config(f"model.init={other}"), model="network")
     assert report.features == "embedded (osnet_x0_25.onnx)"
+
+
+def test_search_loads_its_model_once_and_reuses_the_stored_features(
+    tracked: Path, onnx_model: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """One load serves the tracklets (their stored features) and the query; the query's own tracklet ranks
+    first."""
+    from reid_from_video.associate.config import SearchConfig
+    from reid_from_video.associate.search import run_search
+    from reid_from_video.embed.runtime import ReidModel
+
+    loads = []
+    load = ReidModel.load.__func__
+
+    def counted(cls, *args, **kwargs):
+        loads.append(args[0])
+        return load(cls, *args, **kwargs)
+
+    monkeypatch.setattr(ReidModel, "load", classmethod(counted))
+    index = TrackletStore(tracked).read_index()
+    first = index[(index["camera"] == "cam1") & (index["track"] == index["track"].iloc[0])]
+    queries = [tracked / p for p in first["path"].iloc[:3]]
+    result = run_search(tracked, queries, tmp_path / "search", SearchConfig(device="cpu"), onnx_model)
+    assert loads == [str(onnx_model)]
+    assert result.features == "stored by rfv track (model.onnx)"
+    ranking = (tmp_path / "search" / "ranking.csv").read_text().splitlines()
+    assert ranking[1].split(",")[2:4] == ["cam1", str(first["track"].iloc[0])]

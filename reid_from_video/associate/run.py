@@ -61,7 +61,7 @@ def run_associate(
     """``rfv associate``: link ``store``'s tracklets with ``model``'s features (a model file, or
     ``histogram``) into ``out`` (see the module docstring); the result (``associate.json``)."""
     started = time.perf_counter()
-    found = embedded_tracklets(store, str(model), config)
+    found = embedded_tracklets(store, feature_model(str(model), config), config)
     folder, tracklet_store, index, tracklets = found.folder, found.store, found.index, found.tracklets
     features, source = found.features, found.source
     cameras = tracklets["camera"].to_numpy()
@@ -133,7 +133,9 @@ class EmbeddedTracklets:
     source: str
 
 
-def embedded_tracklets(store: str | Path, model: str, config: TrackletFeatureConfig) -> EmbeddedTracklets:
+def embedded_tracklets(
+    store: str | Path, model: FeatureModel, config: TrackletFeatureConfig
+) -> EmbeddedTracklets:
     """The tracklets of ``store`` (a store, or an ``rfv run`` folder) and their features by ``model``."""
     folder = store_folder(store)
     tracklet_store = TrackletStore(folder)
@@ -162,51 +164,61 @@ def tracklet_table(index: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+@dataclass(frozen=True)
+class FeatureModel:
+    """What makes a tracklet's features: ``embed`` (BGR crops -> unit rows), its ``identity`` (the stored
+    features' key; None for histograms, which are not stored) and a ``name`` to report."""
+
+    embed: Callable[[list[np.ndarray]], np.ndarray]
+    identity: str | None
+    name: str
+
+
+def feature_model(model: str, config: TrackletFeatureConfig) -> FeatureModel:
+    """``model`` (a model file, or ``histogram``) loaded once, for the tracklets and any query."""
+    if model == HISTOGRAM:
+        from reid_from_video.embed.base import EmbedderConfig
+        from reid_from_video.embed.histogram import HistogramEmbedder
+
+        histograms = HistogramEmbedder(EmbedderConfig(backend="histogram"))
+        return FeatureModel(histograms.embed_crops, None, HISTOGRAM)
+    from reid_from_video.embed.identity import model_identity
+    from reid_from_video.embed.runtime import ReidModel
+
+    loaded = ReidModel.load(model, config.device)
+
+    def embed(crops: list[np.ndarray]) -> np.ndarray:
+        return loaded.embed(crops, batch_size=config.batch_size)
+
+    return FeatureModel(embed, model_identity(loaded), Path(model).name)
+
+
 def tracklet_features_of(
     store: TrackletStore,
     index: pd.DataFrame,
     tracklets: pd.DataFrame,
-    model: str,
+    model: FeatureModel,
     config: TrackletFeatureConfig,
 ) -> tuple[np.ndarray, str]:
     """Unit feature rows, one per tracklet (the mean of its chosen frames), and where they came from: the
     features ``rfv track`` stored when ``model`` made them, else ``model`` run on the crops."""
     rows = [chosen[chosen_frames(len(chosen), config.frames_per_tracklet)] for chosen in tracklets["rows"]]
-    if model == HISTOGRAM:
-        from reid_from_video.embed.base import EmbedderConfig
-        from reid_from_video.embed.histogram import HistogramEmbedder
-
-        embed, identity, name = (
-            HistogramEmbedder(EmbedderConfig(backend="histogram")).embed_crops,
-            None,
-            HISTOGRAM,
-        )
-    else:
-        from reid_from_video.embed.identity import model_identity
-        from reid_from_video.embed.runtime import ReidModel
-
-        loaded = ReidModel.load(model, config.device)
-        identity, name = model_identity(loaded), Path(model).name
-
-        def embed(crops: list[np.ndarray]) -> np.ndarray:
-            return loaded.embed(crops, batch_size=config.batch_size)
-
-    if identity is not None and config.reuse_features:
+    if model.identity is not None and config.reuse_features:
         try:
-            stored = read_stored_features(store, index, identity)
+            stored = read_stored_features(store, index, model.identity)
         except InputError as error:
             log.info("stored features not reused: %s", error)
         else:
             pooled = pool_frames(stored[np.concatenate(rows)], [len(r) for r in rows])
-            return normalize_rows(pooled), f"stored by rfv track ({name})"
+            return normalize_rows(pooled), f"stored by rfv track ({model.name})"
     paths = index["path"].to_numpy()
     if (paths[np.concatenate(rows)] == "").any():
         raise InputError(store.index_path, "some tracklets have no crop paths: nothing to embed")
     crops = [[str(store.resolve(p)) for p in paths[r]] for r in rows]
-    features = tracklet_features(crops, embed, frames_per_tracklet=0, batch_size=config.batch_size)
+    features = tracklet_features(crops, model.embed, frames_per_tracklet=0, batch_size=config.batch_size)
     return normalize_rows(
         features
-    ), f"embedded ({name}, {config.frames_per_tracklet or 'all'} frames per tracklet)"
+    ), f"embedded ({model.name}, {config.frames_per_tracklet or 'all'} frames per tracklet)"
 
 
 def _threshold(

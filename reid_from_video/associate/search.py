@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from reid_from_video.associate.config import SearchConfig
-from reid_from_video.associate.run import HISTOGRAM, embedded_tracklets
+from reid_from_video.associate.run import embedded_tracklets, feature_model
 from reid_from_video.core.atomic import atomic_write
 from reid_from_video.core.config import save_config
 from reid_from_video.core.distances import normalize_rows
@@ -85,9 +85,10 @@ def run_search(
     """``rfv search``: rank ``store``'s tracklets for the person in ``queries`` into ``out``."""
     files = query_files(queries)
     crops = query_crops(files)
-    found = embedded_tracklets(store, str(model), config)
+    features_by = feature_model(str(model), config)  # loaded once: the tracklets and the query
+    found = embedded_tracklets(store, features_by, config)
     folder, tracklets, features = found.folder, found.tracklets, found.features
-    query = normalize_rows(_embed_queries(crops, str(model), config).mean(axis=0, keepdims=True))[0]
+    query = normalize_rows(features_by.embed(crops).mean(axis=0, keepdims=True))[0]
     distance = 1.0 - features @ query
     order = np.argsort(distance, kind="stable")[: config.top]
     ranking = tracklets.drop(columns="rows").iloc[order].assign(distance=distance[order].round(6))
@@ -119,14 +120,3 @@ def run_search(
         result.write(out)
         save_config(config, out)
     return result
-
-
-def _embed_queries(crops: list[np.ndarray], model: str, config: SearchConfig) -> np.ndarray:
-    if model == HISTOGRAM:
-        from reid_from_video.embed.base import EmbedderConfig
-        from reid_from_video.embed.histogram import HistogramEmbedder
-
-        return HistogramEmbedder(EmbedderConfig(backend="histogram")).embed_crops(crops)
-    from reid_from_video.embed.runtime import ReidModel
-
-    return ReidModel.load(model, config.device).embed(crops, batch_size=config.batch_size)
