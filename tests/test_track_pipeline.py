@@ -13,6 +13,7 @@ from conftest import need
 
 from reid_from_video.core.background import in_background
 from reid_from_video.core.config import load_config
+from reid_from_video.core.errors import ConfigError
 from reid_from_video.core.onnx_session import open_onnx
 from reid_from_video.io.store import TrackletStore
 from reid_from_video.tracking import camera as camera_module
@@ -258,3 +259,16 @@ def test_the_stages_overlap_by_default_on_a_gpu_or_with_four_cores_a_worker(
     assert camera_module.how_stages_run(config).pipeline is overlap
     two_workers = load_config(TrackConfig, None, ["workers=2", "detector.device=cpu", "embedder.device=cpu"])
     assert camera_module.how_stages_run(two_workers).pipeline is (cores // 2 >= 4)
+
+
+def test_graph_optimization_levels_give_the_same_outputs_to_rounding(tmp_path: Path) -> None:
+    path = _embedder_like(tmp_path / "embedder.onnx")
+    crops = np.random.default_rng(4).random((3, 3, 8, 4), dtype=np.float32)
+    outputs = {
+        level: open_onnx(path, device="cpu", optimization=level).run(crops)
+        for level in ("all", "extended", "basic")
+    }
+    for level in ("extended", "basic"):
+        np.testing.assert_allclose(outputs[level], outputs["all"], rtol=1e-5, atol=1e-5)
+    with pytest.raises(ConfigError, match="graph_optimization"):
+        load_config(TrackConfig, None, ["embedder.graph_optimization=fastest"])

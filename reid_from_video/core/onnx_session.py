@@ -23,6 +23,17 @@ from reid_from_video.core.errors import InputError
 log = logging.getLogger(__name__)
 
 PROBE_TOLERANCE = 1e-4  # relative to the largest output: a batched call may sum in another order
+OPTIMIZATION_LEVELS = {  # onnxruntime imported only when a model is opened
+    "all": lambda: _ort().GraphOptimizationLevel.ORT_ENABLE_ALL,
+    "extended": lambda: _ort().GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "basic": lambda: _ort().GraphOptimizationLevel.ORT_ENABLE_BASIC,
+}
+
+
+def _ort():
+    import onnxruntime
+
+    return onnxruntime
 
 
 @dataclass(frozen=True)
@@ -52,11 +63,14 @@ def open_onnx(
     threads: int | None = None,
     free_batch: bool = True,
     spin: bool = True,
+    optimization: str = "all",
 ) -> OnnxModel:
     """``path`` as an onnxruntime session: on CUDA when ``device`` is ``auto`` or ``cuda`` and onnxruntime
     has the provider, with ``threads`` CPU threads (None or 0: onnxruntime's default, one per core), and
     with a pinned batch of 1 freed where that is safe (``free_batch``). ``spin=False`` stops idle threads
-    spin-waiting for the next call: slower alone, but other work sharing the cores gets them. An
+    spin-waiting for the next call: slower alone, but other work sharing the cores gets them.
+    ``optimization``: onnxruntime's graph optimization level (``all``, ``extended``, ``basic``); the fastest
+    depends on the network and the CPU, and the outputs differ in the last digits between levels. An
     unreadable file is an :class:`InputError` naming it."""
     import onnxruntime as ort
 
@@ -74,6 +88,7 @@ def open_onnx(
         options.intra_op_num_threads = threads
     if not spin:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.graph_optimization_level = OPTIMIZATION_LEVELS[optimization]()
     try:
         session = ort.InferenceSession(str(path), options, providers=providers)
     except Exception as error:  # onnxruntime raises its own exception types for bad files

@@ -45,6 +45,12 @@ class DetectorConfig:
         0, "yolox: onnxruntime CPU threads; 0: one per core, shared among rfv track's workers"
     )
     spin: bool = option(True, "yolox: idle onnxruntime threads spin-wait (rfv track's pipeline sets false)")
+    graph_optimization: Literal["all", "extended", "basic"] = option(
+        "all",
+        "yolox: onnxruntime's graph optimization level; the fastest depends on the network and the CPU "
+        "(OSNet-x0.25 on the 2-core box: extended 1.4x all; YOLOX-nano: all 1.7x extended), outputs differ "
+        "in the last digits",
+    )
     input_size: int = option(640, "yolo: inference size in pixels (yolox: taken from the ONNX model)")
     score_min: float = option(0.3, "drop boxes scoring below this")
     nms_iou: float | None = option(0.45, "non-maximum suppression IoU among persons; null: none")

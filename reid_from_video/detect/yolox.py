@@ -63,7 +63,13 @@ class YoloxOnnxDetector:
         path = Path(config.weights)
         if not path.is_file():
             raise InputError(path, "YOLOX ONNX model not found (detector.weights)")
-        self.model = open_onnx(path, config.device, config.threads or None, spin=config.spin)
+        self.model = open_onnx(
+            path,
+            config.device,
+            config.threads or None,
+            spin=config.spin,
+            optimization=config.graph_optimization,
+        )
         shape = self.model.input_shape
         if len(shape) != 4 or not all(isinstance(s, int) for s in shape[2:]):
             raise InputError(path, f"expected one N x 3 x S x S input of fixed size, found {list(shape)}")

@@ -22,7 +22,13 @@ class ModelEmbedder:
 
     def __init__(self, config: EmbedderConfig):
         threads = config.threads or None
-        self.model = ReidModel.load(config.weights, config.device, threads=threads, spin=config.spin)
+        self.model = ReidModel.load(
+            config.weights,
+            config.device,
+            threads=threads,
+            spin=config.spin,
+            optimization=config.graph_optimization,
+        )
         self.identity = model_identity(self.model)
         self.appearance_gate = self.model.card.appearance_gate
         self.batch = config.batch

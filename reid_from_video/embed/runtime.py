@@ -70,11 +70,13 @@ class ReidModel:
         card: ModelCard | None = None,
         threads: int | None = None,
         spin: bool = True,
+        optimization: str = "all",
     ) -> ReidModel:
         """The model in ``path`` on ``device`` (``auto``: a GPU when present). ``card`` overrides the card
         beside the file (and a checkpoint's own preprocessing); ``threads``, ``spin``: onnxruntime's CPU
         threads (default: one per core; torch's are set process-wide by ``torch.set_num_threads``) and
-        whether they spin-wait (:func:`reid_from_video.core.onnx_session.open_onnx`)."""
+        whether they spin-wait, and ``optimization``, an ONNX file's graph optimization level
+        (:func:`reid_from_video.core.onnx_session.open_onnx`)."""
         path = Path(path)
         if not path.is_file():
             raise InputError(path, "model file not found")
@@ -82,7 +84,7 @@ class ReidModel:
             card = ModelCard.read(card_path(path))
         suffix = path.suffix.lower()
         if suffix in ONNX_SUFFIXES:
-            return _load_onnx(path, card, device, threads, spin)
+            return _load_onnx(path, card, device, threads, spin, optimization)
         if suffix in TORCH_SUFFIXES:
             from reid_from_video.embed.source import is_torchscript
 
@@ -178,11 +180,16 @@ class ReidModel:
 
 
 def _load_onnx(
-    path: Path, card: ModelCard | None, device: str, threads: int | None = None, spin: bool = True
+    path: Path,
+    card: ModelCard | None,
+    device: str,
+    threads: int | None = None,
+    spin: bool = True,
+    optimization: str = "all",
 ) -> ReidModel:
     from reid_from_video.core.onnx_session import open_onnx
 
-    model = open_onnx(path, device, threads, spin=spin)
+    model = open_onnx(path, device, threads, spin=spin, optimization=optimization)
     shape = model.input_shape
     if len(shape) != 4 or shape[1] not in (3, "C", None):
         raise InputError(path, f"expected one N x 3 x H x W input, found {list(shape)}")
