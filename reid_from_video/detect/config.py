@@ -7,6 +7,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from reid_from_video.core.config import option
+from reid_from_video.core.runtime_options import (
+    OptimizationLevel,
+    graph_optimization_option,
+    spin_option,
+    threads_option,
+)
 
 Backend = Literal["yolo", "yolox", "precomputed", "bgsub"]
 # The default detector: an ultralytics model name, downloaded by ultralytics where a network exists.
@@ -41,16 +47,9 @@ class DetectorConfig:
     device: str = option("auto", "yolo / yolox: auto (GPU when present), cpu, cuda, cuda:1")
     half: bool = option(True, "yolo: half precision on GPU (ignored on CPU)")
     batch: int = option(8, "frames per inference call")
-    threads: int = option(
-        0, "yolox: onnxruntime CPU threads; 0: one per core, shared among rfv track's workers"
-    )
-    spin: bool = option(True, "yolox: idle onnxruntime threads spin-wait (rfv track's pipeline sets false)")
-    graph_optimization: Literal["all", "extended", "basic"] = option(
-        "all",
-        "yolox: onnxruntime's graph optimization level; the fastest depends on the network and the CPU "
-        "(OSNet-x0.25 on the 2-core box: extended 1.4x all; YOLOX-nano: all 1.7x extended), outputs differ "
-        "in the last digits",
-    )
+    threads: int = threads_option("yolox")
+    spin: bool = spin_option("yolox")
+    graph_optimization: OptimizationLevel = graph_optimization_option("yolox")
     input_size: int = option(640, "yolo: inference size in pixels (yolox: taken from the ONNX model)")
     score_min: float = option(0.3, "drop boxes scoring below this")
     nms_iou: float | None = option(0.45, "non-maximum suppression IoU among persons; null: none")

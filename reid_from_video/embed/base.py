@@ -8,6 +8,12 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from reid_from_video.core.config import option
+from reid_from_video.core.runtime_options import (
+    OptimizationLevel,
+    graph_optimization_option,
+    spin_option,
+    threads_option,
+)
 
 Backend = Literal["none", "onnx", "torch", "precomputed", "histogram"]
 
@@ -43,16 +49,9 @@ class EmbedderConfig:
         "{path}.npy", "precomputed: the deep_sort .npy file of a camera ({path}, {name} as for the detector)"
     )
     batch: int = option(32, "crops per inference call")
-    threads: int = option(
-        0, "onnx: onnxruntime CPU threads; 0: one per core, shared among rfv track's workers"
-    )
-    spin: bool = option(True, "onnx: idle onnxruntime threads spin-wait (rfv track's pipeline sets false)")
-    graph_optimization: Literal["all", "extended", "basic"] = option(
-        "all",
-        "onnx: onnxruntime's graph optimization level; the fastest depends on the network and the CPU "
-        "(OSNet-x0.25 on the 2-core box: extended 1.4x all; YOLOX-nano: all 1.7x extended), outputs differ "
-        "in the last digits",
-    )
+    threads: int = threads_option("onnx")
+    spin: bool = spin_option("onnx")
+    graph_optimization: OptimizationLevel = graph_optimization_option("onnx")
     device: str = option("auto", "onnx / torch: auto (GPU when present), cpu, cuda")
     bins: int = option(8, "histogram: bins per HSV channel")
     calibrated_gate: bool = option(
