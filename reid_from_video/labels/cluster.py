@@ -18,7 +18,7 @@ neighbours and the Jaccard distances flatten (no pair at distance 1). Two floors
 ``scale=false`` uses the configured values at any N.
 
 The distance matrix is never held whole. Rows of it are computed a block at a time (on the GPU when there is
-one; :class:`DistanceRows`: for the Jaccard distance only the pairs that share a neighbour are listed, every
+one; :class:`ListedRows`: for the Jaccard distance only the pairs that share a neighbour are listed, every
 other pair being exactly 1, so the work follows the neighbour graph, not N x N) and only the entries DBSCAN
 can use are kept: those within eps. With a fixed eps that is a plain
 filter. With the data-dependent eps (the mean of the smallest ``rho`` share of all pairwise distances
@@ -83,39 +83,77 @@ def min_eps_pairs(config: ClusterConfig, n: int) -> int:
 
 
 @dataclass(frozen=True)
-class DistanceRows:
+class Pairs:
+    """A block's pairs (point indices) at a distance below a bound, each point's own distance an explicit 0
+    and rounding noise around 0 the exact 0; with the counts, over the whole block, of the pairs (i, j),
+    i < j, at a nonzero distance and of those left out at ``fill`` (a distance at least every listed one)."""
+
+    rows: torch.Tensor
+    cols: torch.Tensor
+    values: torch.Tensor
+    nonzero_upper: int
+    unlisted_upper: int = 0
+    fill: float | None = None
+
+
+@dataclass(frozen=True)
+class DenseRows:
+    """The distances of the points ``start`` .. ``start + len(d)`` to all points, every one held."""
+
+    start: int
+    d: torch.Tensor
+
+    def pairs(self, n: int, bound: float, inclusive: bool) -> Pairs:
+        """The pairs below ``bound`` (at most ``bound`` when ``inclusive``)."""
+        d = self.d  # cleaned in place: nothing else reads it
+        own = torch.arange(self.start, self.start + len(d), device=d.device)
+        d[own - self.start, own] = 0.0
+        d[d < ROUNDING] = 0.0
+        upper = torch.arange(n, device=d.device)[None, :] > own[:, None]
+        rows, cols = torch.nonzero(d <= bound if inclusive else d < bound, as_tuple=True)
+        return Pairs(rows + self.start, cols, d[rows, cols], int((upper & (d > 0)).sum()))
+
+
+@dataclass(frozen=True)
+class ListedRows:
     """The distances of the points ``start:stop`` to all points: the listed pairs ``(rows, cols, values)``
-    (point indices), and every pair not listed at ``fill``, which is at least every listed value (None:
-    every pair is listed). The k-reciprocal Jaccard distance is 1 for the many pairs that share no
-    neighbour: those are counted, never listed."""
+    (point indices), every other pair at ``fill``, which is at least every listed value. The k-reciprocal
+    Jaccard distance is 1 for the many pairs that share no neighbour: those are counted, never listed."""
 
     start: int
     stop: int
     rows: torch.Tensor
     cols: torch.Tensor
     values: torch.Tensor
-    fill: float | None = None
+    fill: float
 
-    @classmethod
-    def dense(cls, start: int, d: torch.Tensor) -> DistanceRows:
-        """Every pair of the dense rows ``d`` of the points from ``start`` on."""
-        rows = torch.arange(start, start + len(d), device=d.device).repeat_interleave(d.shape[1])
-        cols = torch.arange(d.shape[1], device=d.device).repeat(len(d))
-        return cls(start, start + len(d), rows, cols, d.reshape(-1), None)
-
-    def densified(self, n: int) -> DistanceRows:
-        """The same distances with every pair listed."""
-        if self.fill is None:
-            return self
-        d = torch.full(
-            (self.stop - self.start, n), self.fill, dtype=self.values.dtype, device=self.values.device
+    def pairs(self, n: int, bound: float, inclusive: bool) -> Pairs:
+        """The listed pairs below ``bound`` (at most ``bound`` when ``inclusive``); the unlisted ones are
+        counted, and listed only when ``inclusive`` takes them in (a fixed eps at or above the fill: every
+        pair is within it, and the graph needs them all). A pair at the fill never lies below a
+        data-dependent threshold that it could matter to: see :func:`sparse_graph`."""
+        if inclusive and self.fill <= bound:
+            d = torch.full(
+                (self.stop - self.start, n), self.fill, dtype=self.values.dtype, device=self.values.device
+            )
+            d[self.rows - self.start, self.cols] = self.values
+            return DenseRows(self.start, d).pairs(n, bound, inclusive)
+        off = self.rows != self.cols
+        own = torch.arange(self.start, self.stop, device=self.rows.device)
+        rows, cols = torch.cat([self.rows[off], own]), torch.cat([self.cols[off], own])
+        values = torch.cat(
+            [self.values[off], torch.zeros(len(own), dtype=self.values.dtype, device=own.device)]
         )
-        d[self.rows - self.start, self.cols] = self.values
-        return DistanceRows.dense(self.start, d)
+        values = torch.where(values < ROUNDING, torch.zeros_like(values), values)
+        upper = cols > rows
+        count = self.stop - self.start
+        unlisted = count * (n - 1) - (self.start + self.stop - 1) * count // 2 - int(upper.sum())
+        nonzero = int((upper & (values > 0)).sum()) + (unlisted if self.fill > 0 else 0)
+        keep = values <= bound if inclusive else values < bound
+        return Pairs(rows[keep], cols[keep], values[keep], nonzero, unlisted, self.fill)
 
-    def upper_pairs(self, n: int) -> int:
-        """The pairs (i, j), i < j, with i among these points."""
-        return sum(n - 1 - i for i in range(self.start, self.stop))
+
+DistanceRows = DenseRows | ListedRows
 
 
 def distance_rows(features: np.ndarray | torch.Tensor, config: ClusterConfig) -> Iterator[DistanceRows]:
@@ -126,25 +164,12 @@ def distance_rows(features: np.ndarray | torch.Tensor, config: ClusterConfig) ->
         k1, k2 = scaled_k(config, n)
         encoding = encode(x, k1, k2, block=config.block)
         for start in range(0, n, config.block):
-            rows, cols, values = jaccard_pairs(encoding, start, min(start + config.block, n))
-            yield DistanceRows(start, min(start + config.block, n), rows, cols, values, fill=1.0)
+            stop = min(start + config.block, n)
+            yield ListedRows(start, stop, *jaccard_pairs(encoding, start, stop), fill=1.0)
     else:
         x = x / x.norm(dim=1, keepdim=True).clamp(min=1e-12)
         for start in range(0, n, config.block):
-            yield DistanceRows.dense(start, (1.0 - x[start : start + config.block] @ x.T).clip(min=0.0))
-
-
-def _zero_diagonal(block: DistanceRows) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The block's listed pairs with every point's own distance an explicit 0 and rounding noise around 0
-    made the exact 0."""
-    off = block.rows != block.cols
-    own = torch.arange(block.start, block.stop, device=block.rows.device)
-    rows = torch.cat([block.rows[off], own])
-    cols = torch.cat([block.cols[off], own])
-    values = torch.cat(
-        [block.values[off], torch.zeros(len(own), dtype=block.values.dtype, device=own.device)]
-    )
-    return rows, cols, torch.where(values < ROUNDING, torch.zeros_like(values), values)
+            yield DenseRows(start, (1.0 - x[start : start + config.block] @ x.T).clip(min=0.0))
 
 
 def sparse_graph(
@@ -172,29 +197,24 @@ def sparse_graph(
     nonzero_pairs = 0
     kept_rows, kept_cols, kept_vals = [], [], []
     for block in blocks:
-        if fixed and block.fill is not None and block.fill <= eps:
-            block = block.densified(n)  # every pair is within eps: the graph needs them all
-        rows, cols, values = _zero_diagonal(block)
-        if fixed:
-            keep = values <= eps
-        else:
-            upper = cols > rows
-            unlisted = block.upper_pairs(n) - int(upper.sum())
-            listed = upper & (values > 0)
-            nonzero_pairs += int(listed.sum()) + (unlisted if block.fill else 0)
-            smallest = torch.cat([smallest.to(values.device), values[listed & (values < threshold)]])
-            if block.fill is not None and block.fill < threshold and unlisted:
-                fill, fill_copies = block.fill, fill_copies + unlisted
+        pairs = block.pairs(n, eps if fixed else threshold, inclusive=fixed)
+        keep = torch.ones_like(pairs.values, dtype=torch.bool)  # all within the bound
+        if not fixed:
+            nonzero_pairs += pairs.nonzero_upper
+            upper = (pairs.cols > pairs.rows) & (pairs.values > 0)
+            smallest = torch.cat([smallest.to(pairs.values.device), pairs.values[upper]])
+            if pairs.fill is not None and pairs.fill < threshold and pairs.unlisted_upper:
+                fill, fill_copies = pairs.fill, fill_copies + pairs.unlisted_upper
             if len(smallest) >= budget:
                 threshold = float(torch.kthvalue(smallest, budget).values)
                 smallest, fill_copies = smallest[smallest < threshold], 0  # the fill is >= every value
             elif fill_copies and len(smallest) + fill_copies >= budget:
                 threshold, fill_copies = fill, 0
                 smallest = smallest[smallest < threshold]
-            keep = values < threshold
-        kept_rows.append(rows[keep].cpu().numpy())
-        kept_cols.append(cols[keep].cpu().numpy())
-        kept_vals.append(values[keep].cpu().numpy())
+            keep = pairs.values < threshold
+        kept_rows.append(pairs.rows[keep].cpu().numpy())
+        kept_cols.append(pairs.cols[keep].cpu().numpy())
+        kept_vals.append(pairs.values[keep].cpu().numpy())
     rows, cols, vals = (np.concatenate(part) for part in (kept_rows, kept_cols, kept_vals))
     if not fixed:
         if fill_copies:  # the threshold was never reached: the unlisted pairs are among the smallest
