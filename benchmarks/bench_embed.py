@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from reid_from_video.core import checkpoint
+from reid_from_video.core.runtime_options import OnnxRuntime
 from reid_from_video.embed.card import ModelCard
 from reid_from_video.embed.runtime import ReidModel
 from reid_from_video.export.config import ExportConfig
@@ -95,7 +96,7 @@ def bench(backbone: str, device: str, rounds: int, threads: int, folder: Path) -
     runtimes = {
         "eager": ReidModel.from_torch(model, card, device),
         "torchscript": ReidModel.load(files / "model.torchscript.pt", device),
-        "onnx": ReidModel.load(files / "model.onnx", device, threads=threads),
+        "onnx": ReidModel.load(files / "model.onnx", device, runtime=OnnxRuntime(threads=threads or 0)),
     }
     runners: dict[str, Callable[[], np.ndarray]] = {
         name: (lambda r=runtime: r.embed(crops, batch_size=batch)) for name, runtime in runtimes.items()

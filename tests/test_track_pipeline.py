@@ -15,6 +15,7 @@ from reid_from_video.core.background import in_background
 from reid_from_video.core.config import load_config
 from reid_from_video.core.errors import ConfigError
 from reid_from_video.core.onnx_session import open_onnx
+from reid_from_video.core.runtime_options import OnnxRuntime
 from reid_from_video.io.store import TrackletStore
 from reid_from_video.tracking import camera as camera_module
 from reid_from_video.tracking.config import TrackConfig
@@ -265,7 +266,7 @@ def test_graph_optimization_levels_give_the_same_outputs_to_rounding(tmp_path: P
     path = _embedder_like(tmp_path / "embedder.onnx")
     crops = np.random.default_rng(4).random((3, 3, 8, 4), dtype=np.float32)
     outputs = {
-        level: open_onnx(path, device="cpu", optimization=level).run(crops)
+        level: open_onnx(path, device="cpu", runtime=OnnxRuntime(optimization=level)).run(crops)
         for level in ("all", "extended", "basic")
     }
     for level in ("extended", "basic"):

@@ -1,6 +1,13 @@
-"""Which torch device a stage runs on."""
+"""Which torch device a stage runs on, and how many CPU cores it has."""
 
 from __future__ import annotations
+
+import os
+
+
+def cpu_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def resolve_device(device: str) -> str:

@@ -19,21 +19,11 @@ from typing import Any
 import numpy as np
 
 from reid_from_video.core.errors import InputError
+from reid_from_video.core.runtime_options import OnnxRuntime
 
 log = logging.getLogger(__name__)
 
 PROBE_TOLERANCE = 1e-4  # relative to the largest output: a batched call may sum in another order
-OPTIMIZATION_LEVELS = {  # onnxruntime imported only when a model is opened
-    "all": lambda: _ort().GraphOptimizationLevel.ORT_ENABLE_ALL,
-    "extended": lambda: _ort().GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-    "basic": lambda: _ort().GraphOptimizationLevel.ORT_ENABLE_BASIC,
-}
-
-
-def _ort():
-    import onnxruntime
-
-    return onnxruntime
 
 
 @dataclass(frozen=True)
@@ -58,20 +48,13 @@ class OnnxModel:
 
 
 def open_onnx(
-    path: str | Path,
-    device: str = "auto",
-    threads: int | None = None,
-    free_batch: bool = True,
-    spin: bool = True,
-    optimization: str = "all",
+    path: str | Path, device: str = "auto", runtime: OnnxRuntime | None = None, free_batch: bool = True
 ) -> OnnxModel:
     """``path`` as an onnxruntime session: on CUDA when ``device`` is ``auto`` or ``cuda`` and onnxruntime
-    has the provider, with ``threads`` CPU threads (None or 0: onnxruntime's default, one per core), and
-    with a pinned batch of 1 freed where that is safe (``free_batch``). ``spin=False`` stops idle threads
-    spin-waiting for the next call: slower alone, but other work sharing the cores gets them.
-    ``optimization``: onnxruntime's graph optimization level (``all``, ``extended``, ``basic``); the fastest
-    depends on the network and the CPU, and the outputs differ in the last digits between levels. An
-    unreadable file is an :class:`InputError` naming it."""
+    has the provider, run as ``runtime`` says on the CPU, and with a pinned batch of 1 freed where that is
+    safe (``free_batch``). Idle threads that do not spin leave the cores to other work sharing them; the
+    fastest optimization level depends on the network and the CPU, and the outputs differ in the last
+    digits between levels. An unreadable file is an :class:`InputError` naming it."""
     import onnxruntime as ort
 
     path = Path(path)
@@ -83,12 +66,14 @@ def open_onnx(
     if device.startswith("cuda") and not providers:
         log.warning("%s: onnxruntime has no CUDA provider here; running on CPU", path)
     providers.append("CPUExecutionProvider")
+    runtime = runtime or OnnxRuntime()
     options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
-    if not spin:
+    if runtime.threads:
+        options.intra_op_num_threads = runtime.threads
+    if not runtime.spin:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.graph_optimization_level = OPTIMIZATION_LEVELS[optimization]()
+    level = f"ORT_ENABLE_{runtime.optimization.upper()}"
+    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
     try:
         session = ort.InferenceSession(str(path), options, providers=providers)
     except Exception as error:  # onnxruntime raises its own exception types for bad files

@@ -3,11 +3,31 @@ the detector's and the embedder's sections; light (no onnxruntime), as every con
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from reid_from_video.core.config import option
 
 OptimizationLevel = Literal["all", "extended", "basic"]
+
+
+@dataclass(frozen=True)
+class OnnxRuntime:
+    """How onnxruntime runs a model on the CPU: ``threads`` (0: one per core), whether idle threads
+    ``spin``-wait, and the graph ``optimization`` level."""
+
+    threads: int = 0
+    spin: bool = True
+    optimization: OptimizationLevel = "all"
+
+    def __post_init__(self) -> None:
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0, got {self.threads}")
+
+    @classmethod
+    def of(cls, section: Any) -> OnnxRuntime:
+        """The settings of a config section with the options below (the detector's, the embedder's)."""
+        return cls(section.threads, section.spin, section.graph_optimization)
 
 
 def threads_option(backend: str) -> Any:

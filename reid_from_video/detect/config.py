@@ -8,6 +8,7 @@ from typing import Literal
 
 from reid_from_video.core.config import option
 from reid_from_video.core.runtime_options import (
+    OnnxRuntime,
     OptimizationLevel,
     graph_optimization_option,
     spin_option,
@@ -74,8 +75,7 @@ class DetectorConfig:
     def __post_init__(self) -> None:
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
-        if self.threads < 0:
-            raise ValueError(f"threads must be >= 0, got {self.threads}")
+        OnnxRuntime.of(self)  # checks the runtime options
         if self.nms_iou is not None and not 0 < self.nms_iou <= 1:
             raise ValueError(f"nms_iou must be in (0, 1] or null, got {self.nms_iou}")
         if not 0 <= self.aspect[0] < self.aspect[1]:

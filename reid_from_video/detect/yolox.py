@@ -59,17 +59,12 @@ class YoloxOnnxDetector:
 
     def __init__(self, config: DetectorConfig):
         from reid_from_video.core.onnx_session import open_onnx
+        from reid_from_video.core.runtime_options import OnnxRuntime
 
         path = Path(config.weights)
         if not path.is_file():
             raise InputError(path, "YOLOX ONNX model not found (detector.weights)")
-        self.model = open_onnx(
-            path,
-            config.device,
-            config.threads or None,
-            spin=config.spin,
-            optimization=config.graph_optimization,
-        )
+        self.model = open_onnx(path, config.device, OnnxRuntime.of(config))
         shape = self.model.input_shape
         if len(shape) != 4 or not all(isinstance(s, int) for s in shape[2:]):
             raise InputError(path, f"expected one N x 3 x S x S input of fixed size, found {list(shape)}")

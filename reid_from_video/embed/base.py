@@ -9,6 +9,7 @@ import numpy as np
 
 from reid_from_video.core.config import option
 from reid_from_video.core.runtime_options import (
+    OnnxRuntime,
     OptimizationLevel,
     graph_optimization_option,
     spin_option,
@@ -72,5 +73,4 @@ class EmbedderConfig:
     def __post_init__(self) -> None:
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
-        if self.threads < 0:
-            raise ValueError(f"threads must be >= 0, got {self.threads}")
+        OnnxRuntime.of(self)  # checks the runtime options

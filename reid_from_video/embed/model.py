@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from reid_from_video.core.runtime_options import OnnxRuntime
 from reid_from_video.embed.base import EmbedderConfig
 from reid_from_video.embed.identity import model_identity
 from reid_from_video.embed.runtime import ReidModel
@@ -21,14 +22,7 @@ class ModelEmbedder:
     needs_pixels = True
 
     def __init__(self, config: EmbedderConfig):
-        threads = config.threads or None
-        self.model = ReidModel.load(
-            config.weights,
-            config.device,
-            threads=threads,
-            spin=config.spin,
-            optimization=config.graph_optimization,
-        )
+        self.model = ReidModel.load(config.weights, config.device, runtime=OnnxRuntime.of(config))
         self.identity = model_identity(self.model)
         self.appearance_gate = self.model.card.appearance_gate
         self.batch = config.batch

@@ -28,6 +28,7 @@ import numpy as np
 from reid_from_video.core.device import resolve_device
 from reid_from_video.core.distances import normalize_rows
 from reid_from_video.core.errors import InputError
+from reid_from_video.core.runtime_options import OnnxRuntime
 from reid_from_video.embed.card import IMAGENET_MEAN, IMAGENET_STD, ModelCard, card_path
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "ModelCard", "ReidModel", "card_path"]
@@ -68,15 +69,12 @@ class ReidModel:
         path: str | Path,
         device: str = "auto",
         card: ModelCard | None = None,
-        threads: int | None = None,
-        spin: bool = True,
-        optimization: str = "all",
+        runtime: OnnxRuntime | None = None,
     ) -> ReidModel:
         """The model in ``path`` on ``device`` (``auto``: a GPU when present). ``card`` overrides the card
-        beside the file (and a checkpoint's own preprocessing); ``threads``, ``spin``: onnxruntime's CPU
-        threads (default: one per core; torch's are set process-wide by ``torch.set_num_threads``) and
-        whether they spin-wait, and ``optimization``, an ONNX file's graph optimization level
-        (:func:`reid_from_video.core.onnx_session.open_onnx`)."""
+        beside the file (and a checkpoint's own preprocessing); ``runtime``: how onnxruntime runs an ONNX
+        file on the CPU (default: a thread per core; torch's threads are set process-wide by
+        ``torch.set_num_threads``)."""
         path = Path(path)
         if not path.is_file():
             raise InputError(path, "model file not found")
@@ -84,7 +82,7 @@ class ReidModel:
             card = ModelCard.read(card_path(path))
         suffix = path.suffix.lower()
         if suffix in ONNX_SUFFIXES:
-            return _load_onnx(path, card, device, threads, spin, optimization)
+            return _load_onnx(path, card, device, runtime)
         if suffix in TORCH_SUFFIXES:
             from reid_from_video.embed.source import is_torchscript
 
@@ -183,13 +181,11 @@ def _load_onnx(
     path: Path,
     card: ModelCard | None,
     device: str,
-    threads: int | None = None,
-    spin: bool = True,
-    optimization: str = "all",
+    runtime: OnnxRuntime | None = None,
 ) -> ReidModel:
     from reid_from_video.core.onnx_session import open_onnx
 
-    model = open_onnx(path, device, threads, spin=spin, optimization=optimization)
+    model = open_onnx(path, device, runtime)
     shape = model.input_shape
     if len(shape) != 4 or shape[1] not in (3, "C", None):
         raise InputError(path, f"expected one N x 3 x H x W input, found {list(shape)}")

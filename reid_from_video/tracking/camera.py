@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -15,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from reid_from_video.core.background import in_background
-from reid_from_video.core.device import resolve_device
+from reid_from_video.core.device import cpu_cores, resolve_device
 from reid_from_video.detect import build_detector
 from reid_from_video.detect.base import Detector
 from reid_from_video.embed import Embedder, build_embedder
@@ -143,7 +142,7 @@ def how_stages_run(config: TrackConfig) -> TrackConfig:
     splitting the cores between detector and embedder starves the embedder, the slowest stage; spinning
     threads of the waiting model take the cores from the working one; and with both models on both cores,
     the overlap gains nothing there.)"""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = cpu_cores()
     share = max(1, cores // config.workers)
     pipeline = config.pipeline
     if pipeline is None:
