@@ -95,6 +95,8 @@ def test_a_topology_file_is_read_and_checked(tmp_path):
     good.write_text("camera_a,camera_b,least_seconds\ncam1,cam2,6\ncam2,cam3,4.5\n")
     least = read_topology(good, ["cam1", "cam2", "cam3"])
     assert least[0, 2] == 10.5 and least[1, 0] == 6
+    good.write_text("camera_a,camera_b,least_seconds\ncam1,cam2,6\ncam2,cam3,4\n")  # whole seconds
+    assert read_topology(good, ["cam1", "cam2", "cam3"])[0, 2] == 10
     bad = {
         "camera_a,camera_b\ncam1,cam2\n": "lacks columns",
         "camera_a,camera_b,least_seconds\ncam1,cam9,3\n": "'cam9' is not in the store",

@@ -77,12 +77,11 @@ def run_associate(
     )
     long_enough = tracklets["frames"].to_numpy() >= config.min_frames
     threshold, threshold_source, pairs = _threshold(features, spans, config, tracklet_store.index_path)
-    linked = np.flatnonzero(long_enough)
+    linked, alone = np.flatnonzero(long_enough), np.flatnonzero(~long_enough)
 
     def journeys_of(threshold: float, transit: np.ndarray | None = None) -> pd.DataFrame:
         identity = np.empty(len(tracklets), np.int64)
         identity[linked] = link(features[linked], spans.subset(linked), threshold, config.neighbours, transit)
-        alone = np.flatnonzero(~long_enough)
         identity[alone] = (identity[linked].max() + 1 if len(linked) else 0) + np.arange(len(alone))
         table = tracklets.drop(columns="rows").assign(identity=identity + 1)
         table = table.sort_values(["identity", "first_s", "first_frame", "camera"], kind="stable")
@@ -92,7 +91,6 @@ def run_associate(
 
     transit, transit_source = _transit(config, list(names), features, spans, journeys_of)
     journeys = journeys_of(threshold, transit)
-    alone = np.flatnonzero(~long_enough)
     per_identity = journeys.groupby("identity")["camera"].nunique()
     result = AssociateResult(
         store=str(folder),
@@ -248,7 +246,7 @@ def _transit(
     """The least transit times to apply (None: none) and where they came from."""
     if config.topology:
         return read_topology(config.topology, cameras), f"topology {config.topology}"
-    if not config.learn_transit or spans.first_s is None or not np.isfinite(spans.first_s).all():
+    if not config.learn_transit or not np.isfinite(spans.first_s).all():  # a simulated store has no times
         return None, "none"
     found = link_threshold(features, spans, config.quantile / 4)
     if found is None:

@@ -42,14 +42,16 @@ def read_topology(path: str | Path, cameras: list[str]) -> np.ndarray:
     if missing:
         raise InputError(path, f"the topology lacks columns {missing}; expected {list(TOPOLOGY_COLUMNS)}")
     code = {name: k for k, name in enumerate(cameras)}
+    seconds = pd.to_numeric(table["least_seconds"], errors="coerce").to_numpy(dtype=float)
     walkways = []
-    for row, (a, b, seconds) in enumerate(table[list(TOPOLOGY_COLUMNS)].itertuples(index=False), start=2):
+    for row, (a, b, value, given) in enumerate(
+        zip(table["camera_a"], table["camera_b"], seconds, table["least_seconds"], strict=True), start=2
+    ):
         unknown = [name for name in (a, b) if name not in code]
         if unknown:
             raise InputError(path, f"line {row}: camera {unknown[0]!r} is not in the store ({cameras})")
-        value = pd.to_numeric(seconds, errors="coerce")
-        if not (isinstance(value, float | int) and math.isfinite(value) and value >= 0):
-            raise InputError(path, f"line {row}: least_seconds must be a number >= 0, got {seconds!r}")
+        if not (math.isfinite(value) and value >= 0):  # NaN: not a number
+            raise InputError(path, f"line {row}: least_seconds must be a number >= 0, got {given!r}")
         walkways.append((code[a], code[b], float(value)))
     named = {name for a, b, _ in walkways for name in (cameras[a], cameras[b])}
     alone = [name for name in cameras if name not in named]
