@@ -41,15 +41,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from bench_appearance_pets09 import SEQ, mot_tree  # noqa: E402  (benchmarks/ is on the path as a script)
+from bench_appearance_pets09 import SEQ, mot_tree, scores  # noqa: E402  (benchmarks/ is on the path as a script)
 
 from reid_from_video.core import onnx_session
 from reid_from_video.core.config import load_config
 from reid_from_video.detect.registry import build_detector
 from reid_from_video.io.mot import MOT_COLUMNS, write_mot
 from reid_from_video.io.video import discover_cameras, iter_frames
-from reid_from_video.noise.config import MotEvalConfig
-from reid_from_video.noise.mot_eval import COMBINED, score_mot, summary_frame
 from reid_from_video.tracking.config import TrackConfig
 from reid_from_video.tracking.result import TrackResult
 from reid_from_video.tracking.run import run_track
@@ -129,9 +127,9 @@ def run_boxmot(data: Path, out: Path) -> tuple[Path, float] | None:
     return result, frames / seconds
 
 
-def scores(tree: Path, result: Path) -> dict[str, float]:
-    report, _ = score_mot(tree / SEQ / "gt" / "gt.txt", result, MotEvalConfig(plots=False))
-    row = summary_frame(report).loc[COMBINED]
+def mot_scores(tree: Path, result: Path) -> dict[str, float]:
+    """MOTA, IDF1 (%) and identity switches, scored as bench_appearance_pets09 scores."""
+    row = scores(tree, result)
     return {
         "MOTA": round(100 * row["MOTA"], 1),
         "IDF1": round(100 * row["IDF1"], 1),
@@ -162,7 +160,7 @@ def main() -> int:
         for k, (name, (overrides, pinned)) in enumerate(OURS.items()):
             result, fps, stages = run_ours(args.data, args.out / f"ours{k}", overrides, pinned)
             if name not in rows or fps > rows[name]["frames/s"]:
-                rows[name] = {**scores(tree, result), "frames/s": fps, "stage frames/s": stages}
+                rows[name] = {**mot_scores(tree, result), "frames/s": fps, "stage frames/s": stages}
         peer = run_boxmot(args.data, args.out / "boxmot")
         if peer is None:
             if round_ == 0:
@@ -170,7 +168,7 @@ def main() -> int:
         else:
             name = "boxmot StrongSORT + OSNet, end to end"
             if name not in rows or peer[1] > rows[name]["frames/s"]:
-                rows[name] = {**scores(tree, peer[0]), "frames/s": peer[1], "stage frames/s": {}}
+                rows[name] = {**mot_scores(tree, peer[0]), "frames/s": peer[1], "stage frames/s": {}}
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     table = pd.DataFrame.from_dict(rows, orient="index")
     table["frames/s"] = table["frames/s"].map("{:.1f}".format)
