@@ -13,8 +13,7 @@ A. N = ``--n`` (5000) on the CPU: ours (encode + all Jaccard rows; and ``cluster
    to extrapolate its time at ``--reference-n`` (default ``--n``), then at ``--reference-n``.
    Goal: ours >= 5x faster.
 B. N = ``--large-n`` (20000) on the CPU: ``cluster()`` end to end, time (goal < 15 s on 2 cores, 2 threads),
-   peak memory (goal < 2 GB) and the
-   time / memory of each step.
+   peak memory (goal < 2 GB) and the time / memory of each step.
 C. The same on the GPU when there is one (goal < 1 s after a warm-up; peak torch.cuda memory).
 
     python benchmarks/bench_cluster.py [--n 5000] [--large-n 20000] [--dim 2048] [--reference-n 5000]
