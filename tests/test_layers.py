@@ -41,8 +41,6 @@ ALLOWED = {
     # EvaluateConfig, so its figures are exactly those `rfv evaluate` gives (as fast-reid's EvalHook calls
     # its evaluator).
     ("train", "evaluate"): "per-epoch evaluation",
-    # The pipeline re-enters the CLI to run each stage (issue 17 point 1): the stage functions that the
-    # stages branch introduces remove these two; the cycle they close is skipped until then.
 }
 
 

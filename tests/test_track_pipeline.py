@@ -262,6 +262,20 @@ def test_the_stages_overlap_by_default_on_a_gpu_or_with_four_cores_a_worker(
     assert camera_module.how_stages_run(two_workers).pipeline is (cores // 2 >= 4)
 
 
+def test_a_cameras_own_cores_decide_its_threads_and_overlap_whatever_the_machine_has(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Ray task of ``ray.cpus_per_camera`` CPUs passes them as ``cores``: the machine's count and
+    ``workers`` no longer matter."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(32)))
+    config = load_config(TrackConfig, None, ["workers=4", "detector.device=cpu", "embedder.device=cpu"])
+    assert camera_module.how_stages_run(config).detector.threads == 8
+    for cores, overlap in ((2, False), (6, True)):
+        settled = camera_module.how_stages_run(config, cores=cores)
+        assert settled.detector.threads == settled.embedder.threads == cores
+        assert settled.pipeline is overlap
+
+
 def test_graph_optimization_levels_give_the_same_outputs_to_rounding(tmp_path: Path) -> None:
     path = _embedder_like(tmp_path / "embedder.onnx")
     crops = np.random.default_rng(4).random((3, 3, 8, 4), dtype=np.float32)

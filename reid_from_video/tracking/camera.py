@@ -134,16 +134,16 @@ PIPELINE_MIN_CORES = 4  # per worker, for pipeline=null to overlap the stages on
 NETWORK_BACKENDS = ("yolo", "yolox", "onnx", "torch")  # detector / embedder backends that can use a GPU
 
 
-def how_stages_run(config: TrackConfig) -> TrackConfig:
-    """``config`` with its automatic settings made definite: ``pipeline`` (null: overlap when a model runs on
-    a GPU or each worker has ``PIPELINE_MIN_CORES`` cores), ``detector.threads`` / ``embedder.threads`` (0:
-    the cores shared among the workers), and, when the stages overlap, spin-waiting off: each model may then
+def how_stages_run(config: TrackConfig, cores: int | None = None) -> TrackConfig:
+    """``config`` with its automatic settings made definite for a camera given ``cores`` CPU cores (None:
+    the machine's shared among the ``workers``): ``pipeline`` (null: overlap when a model runs on a GPU or
+    the camera has ``PIPELINE_MIN_CORES`` cores), ``detector.threads`` / ``embedder.threads`` (0: the
+    camera's cores), and, when the stages overlap, spin-waiting off: each model may then
     use every core while the other waits, and an idle one gives them back. (Measured on PETS09, 2 cores:
     splitting the cores between detector and embedder starves the embedder, the slowest stage; spinning
     threads of the waiting model take the cores from the working one; and with both models on both cores,
     the overlap gains nothing there.)"""
-    cores = cpu_cores()
-    share = max(1, cores // config.workers)
+    share = max(1, cores if cores is not None else cpu_cores() // config.workers)
     pipeline = config.pipeline
     if pipeline is None:
         models = [s for s in (config.detector, config.embedder) if s.backend in NETWORK_BACKENDS]
@@ -160,7 +160,12 @@ def how_stages_run(config: TrackConfig) -> TrackConfig:
 
 
 def track_camera(
-    source: Source, config: TrackConfig, out: Path, record: CameraRecord, position: int = 0
+    source: Source,
+    config: TrackConfig,
+    out: Path,
+    record: CameraRecord,
+    position: int = 0,
+    cores: int | None = None,
 ) -> CameraResult:
     """Track one camera; write ``out/mot/<camera>.txt``, its ``record`` (with the result) and its store part
     (which marks it complete).
@@ -168,12 +173,12 @@ def track_camera(
     The stages run as a chain of generators, each in a thread of its own when they overlap (see
     :func:`how_stages_run` and :mod:`reid_from_video.core.background`); this thread writes. A stage's time
     is its own work, not its waiting, so with overlap the stages' times add up to more than the camera's
-    wall time."""
+    wall time. ``cores``: the CPU cores this camera may use (None: the machine's shared among the workers)."""
     from tqdm import tqdm
 
     times: dict[str, float] = defaultdict(float)
     start = time.perf_counter()
-    config = how_stages_run(config)
+    config = how_stages_run(config, cores)
     detector = build_detector(config.detector, source.path, source.name)
     embedder = build_embedder(config.embedder, source.path, source.name)
     times["setup"] = time.perf_counter() - start

@@ -20,7 +20,6 @@ import logging
 import math
 from pathlib import Path
 
-from reid_from_video.core.device import cpu_cores
 from reid_from_video.core.errors import SettingError
 from reid_from_video.tracking.camera import Source, track_camera
 from reid_from_video.tracking.config import TrackConfig
@@ -70,7 +69,6 @@ def track_on_ray(
 def _camera_task(source: Source, config: TrackConfig, out: str, record: CameraRecord) -> CameraResult:
     """One camera in a Ray worker: the models' threads from the task's CPUs, no progress bar (the driver
     logs each camera as it ends)."""
-    cores = cpu_cores()
     cpus = max(1, math.floor(config.ray.cpus_per_camera))
-    config = dataclasses.replace(config, workers=max(1, cores // cpus), progress=False)
-    return track_camera(source, config, Path(out), record)
+    config = dataclasses.replace(config, progress=False)
+    return track_camera(source, config, Path(out), record, cores=cpus)
