@@ -47,3 +47,10 @@ def test_a_changed_figure_a_missing_key_and_a_missing_file_are_counted(tool, tmp
     assert tool.compare(tmp_path / "a", tmp_path / "b") == 3
     out = capsys.readouterr().out
     assert "mAP: 16.4 -> 16.400001" in out and "rank1: 11.1 -> None" in out and "extra.json: missing" in out
+
+
+def test_two_files_of_other_names_compare(tool, tmp_path: Path, capsys) -> None:
+    (tmp_path / "old.json").write_text(json.dumps({"purity": 0.8}))
+    (tmp_path / "new.json").write_text(json.dumps({"purity": 0.7}))
+    assert tool.compare(tmp_path / "old.json", tmp_path / "new.json") == 1
+    assert "purity: 0.8 -> 0.7" in capsys.readouterr().out

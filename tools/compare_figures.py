@@ -1,7 +1,7 @@
 """Do two output folders hold the same figures? Every JSON and CSV file under BEFORE is read with its
-namesake under AFTER, and their numbers (ints, floats, booleans) are compared exactly, cell by cell; keys
-that name times, speeds, sizes, paths, versions or configs are left out (they differ between runs by
-nature). Strings are not compared (they hold paths).
+namesake under AFTER (or BEFORE and AFTER are two files), and their numbers (ints, floats, booleans) are
+compared exactly, cell by cell; keys that name times, speeds, sizes, paths, versions or configs are left
+out (they differ between runs by nature). Strings are not compared (they hold paths).
 
 Used to show that a refactor kept every figure: run the demo or an example with the old and the new code
 into two folders, then
@@ -69,15 +69,21 @@ def equal(a: Any, b: Any) -> bool:
 
 
 def compare(before: Path, after: Path, shown: int = 8) -> int:
-    """Print the comparison; the number of differing figures plus missing files."""
-    files = sorted(p.relative_to(before) for p in before.rglob("*") if p.suffix in (".json", ".csv"))
+    """Print the comparison; the number of differing figures plus missing files. ``before`` and ``after``
+    may also be two files."""
+    if before.is_file():
+        pairs = [(before, after)]
+    else:
+        found = sorted(p for p in before.rglob("*") if p.suffix in (".json", ".csv"))
+        pairs = [(path, after / path.relative_to(before)) for path in found]
     total = wrong = 0
-    for rel in files:
-        if not (after / rel).is_file():
+    for old_file, new_file in pairs:
+        rel = old_file.relative_to(before) if old_file != before else old_file
+        if not new_file.is_file():
             print(f"{rel}: missing in {after}")
             wrong += 1
             continue
-        old, new = figures(before / rel), figures(after / rel)
+        old, new = figures(old_file), figures(new_file)
         keys = sorted(old.keys() | new.keys())
         differ = [k for k in keys if k not in old or k not in new or not equal(old[k], new[k])]
         total += len(keys)
@@ -85,7 +91,7 @@ def compare(before: Path, after: Path, shown: int = 8) -> int:
         print(f"{str(rel):64s} {len(keys):7d} figures  {'same' if not differ else f'{len(differ)} differ'}")
         for key in differ[:shown]:
             print(f"    {key}: {old.get(key)!r} -> {new.get(key)!r}")
-    print(f"{total} figures in {len(files)} files compared: {wrong} differ or missing")
+    print(f"{total} figures in {len(pairs)} files compared: {wrong} differ or missing")
     return wrong
 
 
