@@ -197,3 +197,34 @@ def test_cross_camera_share_by_hand():
     cameras = np.array([0, 1, 2, 0, 0, 1])
     assert cross_camera_share(labels, cameras) == pytest.approx(1 / 3)
     assert cross_camera_share(np.full(3, -1), np.zeros(3, int)) == 0.0
+
+
+def test_passes_without_gradients_run_on_their_own_threads_and_give_trainings_back(tmp_path):
+    """train.threads=1 keeps the steps exact; TMC's association and the hooks embed on inference_threads
+    (here 2) and hand torch back its 1 thread. Features agree with the one-thread pass."""
+    import cv2
+
+    from reid_from_video.models.config import ModelConfig
+    from reid_from_video.models.reid_net import build_model
+    from reid_from_video.train.features import embed_paths
+
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(6):
+        path = tmp_path / f"crop{i}.jpg"
+        cv2.imwrite(str(path), rng.integers(0, 255, (128, 64, 3), dtype=np.uint8))
+        paths.append(str(path))
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(backbone="tiny", weights="none", input_size=[128, 64]), num_classes=3)
+    seen: list[int] = []
+    model.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = embed_paths(model, paths, torch.device("cpu"), batch_size=4, threads=1)
+        two = embed_paths(model, paths, torch.device("cpu"), batch_size=4, threads=2)
+        assert seen == [1, 1, 2, 2] and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    assert one.shape == (6, model.feature_dim)
+    np.testing.assert_allclose(two, one, rtol=0, atol=1e-6)

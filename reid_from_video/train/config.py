@@ -156,6 +156,11 @@ class TrainConfig:
     compile: bool = option(False, "torch.compile the network")
     sync_bn: bool = option(True, "under DDP: batch norm statistics over the global batch")
     threads: int = option(0, "CPU threads for torch; 0: torch's default")
+    inference_threads: int = option(
+        0,
+        "CPU threads of the passes without gradients (TMC's association, the evaluation and gate hooks); "
+        "0: as threads",
+    )
     save_every: int = option(0, "also checkpoint every this many batches inside an epoch; 0: per epoch")
     progress: bool = option(True, "a progress bar with images/s")
     model: ModelConfig = section(ModelConfig, "the network")
@@ -174,5 +179,5 @@ class TrainConfig:
             self.amp = "bf16" if self.amp else "off"
         if self.amp not in AMP_MODES:
             raise ValueError(f"amp must be one of {AMP_MODES}, not {self.amp!r}")
-        if self.epochs < 1 or self.save_every < 0 or self.threads < 0:
-            raise ValueError("epochs must be >= 1, save_every and threads >= 0")
+        if self.epochs < 1 or self.save_every < 0 or self.threads < 0 or self.inference_threads < 0:
+            raise ValueError("epochs must be >= 1, save_every, threads and inference_threads >= 0")

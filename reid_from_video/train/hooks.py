@@ -113,6 +113,7 @@ class EvaluationHook(Hook):
             trainer.device,
             config.eval.frames_per_tracklet,
             config.data.workers,
+            config.inference_threads,
         )
         log.info("epoch %d: mAP %.1f, rank-1 %.1f", epoch, metrics["mAP"], metrics["rank1"])
         return metrics
@@ -132,7 +133,11 @@ class GateHook(Hook):
         model = trainer.method.final_model()
         gate = calibrate_gate(
             lambda rows: embed_paths(
-                model, [frames.paths[i] for i in rows], trainer.device, workers=trainer.config.data.workers
+                model,
+                [frames.paths[i] for i in rows],
+                trainer.device,
+                workers=trainer.config.data.workers,
+                threads=trainer.config.inference_threads,
             ),
             frames.camera,
             frames.frame,

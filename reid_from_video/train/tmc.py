@@ -108,7 +108,11 @@ class TmcMethod:
         flat = np.concatenate(windows)
         device = next(self.mean_net.parameters()).device
         features = embed_paths(
-            self.mean_net, [self.frames.paths[i] for i in flat], device, workers=self.config.data.workers
+            self.mean_net,
+            [self.frames.paths[i] for i in flat],
+            device,
+            workers=self.config.data.workers,
+            threads=self.config.inference_threads,
         )
         offsets = np.cumsum([0] + [len(w) for w in windows])
         spans = [np.arange(a, b) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
