@@ -38,6 +38,7 @@ from reid_from_video.core.distances import camera_centred, normalize_rows
 from reid_from_video.core.errors import InputError
 from reid_from_video.core.lock import output_lock
 from reid_from_video.embed.features import chosen_frames, pool_frames, tracklet_features
+from reid_from_video.embed.identity import Identity
 from reid_from_video.io.mot import read_mot, write_mot
 from reid_from_video.io.store import TrackletStore
 from reid_from_video.io.stored_features import read_stored_features
@@ -168,7 +169,7 @@ class FeatureModel:
     features' key; None for histograms, which are not stored) and a ``name`` to report."""
 
     embed: Callable[[list[np.ndarray]], np.ndarray]
-    identity: str | None
+    identity: Identity | None
     name: str
 
 

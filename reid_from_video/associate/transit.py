@@ -82,17 +82,23 @@ def learnt_transit(transits: tuple[Transit, ...], cameras: list[str]) -> np.ndar
 def transit_times(journeys: pd.DataFrame) -> tuple[Transit, ...]:
     """Per (from, to) camera pair: the seconds between an identity leaving one camera and next appearing in
     another, over the identities that did (NaN times, e.g. simulated stores, give none)."""
-    rows = []
-    for _, group in journeys.groupby("identity", sort=False):
-        group = group.sort_values("first_s")
-        left = group.iloc[:-1]
-        entered = group.iloc[1:]
-        for (_, a), (_, b) in zip(left.iterrows(), entered.iterrows(), strict=True):
-            if a["camera"] != b["camera"] and np.isfinite(a["last_s"]) and np.isfinite(b["first_s"]):
-                rows.append((a["camera"], b["camera"], float(b["first_s"] - a["last_s"])))
-    if not rows:
+    ordered = journeys.sort_values(["identity", "first_s"], kind="stable")
+    following = ordered.groupby("identity", sort=False)[["camera", "first_s"]].shift(-1)
+    moved = (
+        following["camera"].notna()
+        & (ordered["camera"] != following["camera"])
+        & np.isfinite(ordered["last_s"].to_numpy(dtype=float))
+        & np.isfinite(following["first_s"].to_numpy(dtype=float))
+    )
+    if not moved.any():
         return ()
-    table = pd.DataFrame(rows, columns=["source", "target", "seconds"])
+    table = pd.DataFrame(
+        {
+            "source": ordered["camera"][moved],
+            "target": following["camera"][moved],
+            "seconds": (following["first_s"] - ordered["last_s"])[moved].astype(float),
+        }
+    )
     return tuple(
         Transit(
             str(s),
