@@ -183,3 +183,20 @@ def test_every_command_only_parses_and_calls_one_stage_function():
         # The module body: a docstring, imports, argument parsers and the registered function.
         for node in tree.body:
             assert isinstance(node, (ast.Expr, ast.ImportFrom, ast.Import, ast.FunctionDef)), path.name
+
+
+def test_rfv_runs_train_key_names_the_device_it_trains_on(tmp_path):
+    """``device: auto`` is resolved before the train stage's key is taken: a run trained on a CPU (with its
+    cpu_schedule) is not taken as done on a machine with a GPU."""
+    import torch
+
+    from reid_from_video.pipeline.config import PipelineConfig
+    from reid_from_video.pipeline.stages import STAGES, Inputs
+
+    config = load_config(PipelineConfig, "tmc", [], stage="pipeline")
+    train = next(stage for stage in STAGES if stage.name == "train")
+    section = train.config(Inputs(tmp_path, tmp_path / "run", None, None, config))
+    assert config.train.device == "auto"
+    assert section.device == ("cuda" if torch.cuda.is_available() else "cpu")
+    cpu = load_config(PipelineConfig, "tmc", ["train.device=cpu"], stage="pipeline")
+    assert train.config(Inputs(tmp_path, tmp_path / "run", None, None, cpu)).device == "cpu"

@@ -228,3 +228,36 @@ def test_passes_without_gradients_run_on_their_own_threads_and_give_trainings_ba
         torch.set_num_threads(before)
     assert one.shape == (6, model.feature_dim)
     np.testing.assert_allclose(two, one, rtol=0, atol=1e-6)
+
+
+def test_on_a_cpu_the_cpu_schedule_replaces_epochs_and_iters(world, tmp_path, capsys):
+    schedule = ["epochs=9", "data.iters=7", "cpu_schedule.epochs=2", "cpu_schedule.iters=3"]
+    config = _config("method=taudl", "data.p=12", *schedule)
+    result = run_train(world / "mars", tmp_path / "cpu", config, labels=None).to_json()
+    assert result["epochs"] == 2
+    assert len(_steps(tmp_path / "cpu")) == 2 * 3  # 3 batches an epoch, not 7
+    said = capsys.readouterr().out
+    assert "training on the CPU: 2 epochs of 3 batches (cpu_schedule) instead of 9 epochs of 7" in said
+    saved = load_config(TrainConfig, str(tmp_path / "cpu" / "config.yaml"), [], stage="train")
+    assert (saved.epochs, saved.data.iters) == (2, 3)  # the config it trained with
+
+
+def test_the_cpu_schedule_leaves_a_gpu_and_unset_keys_alone():
+    config = _config("epochs=40", "data.iters=400", "cpu_schedule.epochs=5")
+    assert config.on_device("cuda") is config
+    assert (config.on_device("cpu").epochs, config.on_device("cpu").data.iters) == (5, 400)
+    unset = _config("epochs=40", "data.iters=400")
+    assert unset.on_device("cpu") is unset  # rfv train's default: the same schedule everywhere
+    with pytest.raises(ConfigError, match="cpu_schedule"):
+        _config("cpu_schedule.iters=-1")
+
+
+@pytest.mark.parametrize("preset", ["tmc", "taudl"])
+def test_rfv_runs_presets_train_minutes_on_a_cpu_and_the_papers_schedule_on_a_gpu(preset):
+    from reid_from_video.pipeline.config import PipelineConfig
+
+    train = load_config(PipelineConfig, preset, [], stage="pipeline").train
+    gpu, cpu = train.on_device("cuda"), train.on_device("cpu")
+    assert (gpu.epochs, gpu.data.iters) == ((40, 400) if preset == "tmc" else (50, 0))
+    images = cpu.epochs * cpu.data.iters * cpu.data.p * cpu.data.k
+    assert 10_000 <= images <= 16_000  # ~10 min of OSNet-x0.25 on 2 cores (bench_adaptation --scale cpu)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reid_from_video.associate.inputs import associate_inputs
+from reid_from_video.core.device import resolve_device
 from reid_from_video.core.errors import DegenerateLabelsError, MissingInput, SettingError
 from reid_from_video.io.results import StageResult
 from reid_from_video.labels.config import HISTOGRAM, NETWORK
@@ -120,8 +121,11 @@ def _associate(paths: Paths, out: Path, config: Any) -> StageResult:
     return result
 
 
-def _train_eval_data(section: Any, i: Inputs) -> None:
-    """Training scores the untrained network, and then every few epochs, on the held-out set (unless set)."""
+def _train_section(section: Any, i: Inputs) -> None:
+    """The device resolved (``auto`` -> cpu or cuda), so that the stage's key tells a run on a CPU (its
+    ``cpu_schedule``) from one on a GPU; training scores the untrained network, and then every few epochs,
+    on the held-out set (unless set)."""
+    section.device = resolve_device(section.device)
     if i.eval_data and not section.eval.data:
         section.eval.data = str(i.eval_data)
 
@@ -194,7 +198,7 @@ STAGES: tuple[Stage, ...] = (
         lambda i: {"data": i.folder("track"), "labels": i.folder("label")},
         _train,
         external=lambda i: _model_files(i.config.train.model) + ([i.eval_data] if i.eval_data else []),
-        adjust=_train_eval_data,
+        adjust=_train_section,
         check=train_inputs,
     ),
     Stage(

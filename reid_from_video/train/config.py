@@ -6,6 +6,7 @@ hyper-parameters; the ``*_synth.yaml`` presets are small CPU runs on the synthet
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -146,6 +147,20 @@ class GateConfig:
 
 
 @dataclass
+class CpuScheduleConfig:
+    """The ``cpu_schedule`` section: how long training runs when it runs on a CPU. The papers' schedules
+    are GPU work: ``rfv run``'s TMC (40 epochs of 400 batches of 64 images) takes about 12 h for
+    OSNet-x0.25 on 2 CPU cores, days for ResNet-50."""
+
+    epochs: int = option(0, "epochs on a CPU; 0: epochs, as on a GPU")
+    iters: int = option(0, "batches per epoch on a CPU; 0: data.iters, as on a GPU")
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0 or self.iters < 0:
+            raise ValueError(f"epochs and iters must be >= 0, got {self.epochs}, {self.iters}")
+
+
+@dataclass
 class TrainConfig:
     method: Literal["taudl", "tmc"] = option("tmc", "taudl or tmc")
     epochs: int = option(40, "training epochs (TMC: 40)")
@@ -171,6 +186,10 @@ class TrainConfig:
     tmc: TmcTrainConfig = section(TmcTrainConfig, "TMC's losses and association")
     eval: EvalHookConfig = section(EvalHookConfig, "evaluation during training")
     gate: GateConfig = section(GateConfig, "the tracker's appearance gate, calibrated after training")
+    cpu_schedule: CpuScheduleConfig = section(
+        CpuScheduleConfig,
+        "the schedule when training runs on a CPU (no GPU, or device=cpu); 0: the GPU's (epochs, data.iters)",
+    )
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -181,3 +200,12 @@ class TrainConfig:
             raise ValueError(f"amp must be one of {AMP_MODES}, not {self.amp!r}")
         if self.epochs < 1 or self.save_every < 0 or self.threads < 0 or self.inference_threads < 0:
             raise ValueError("epochs must be >= 1, save_every, threads and inference_threads >= 0")
+
+    def on_device(self, device_type: str) -> TrainConfig:
+        """This config as it trains on ``device_type`` (``cpu``, ``cuda``): on a CPU, ``cpu_schedule``'s
+        epochs and iters (those set) replace ``epochs`` and ``data.iters``; itself anywhere else."""
+        cpu = self.cpu_schedule
+        if device_type != "cpu" or not (cpu.epochs or cpu.iters):
+            return self
+        data = dataclasses.replace(self.data, iters=cpu.iters or self.data.iters)
+        return dataclasses.replace(self, epochs=cpu.epochs or self.epochs, data=data)

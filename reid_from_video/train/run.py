@@ -48,6 +48,7 @@ def run_train(
     # Only the first process writes, so only it locks ``out``; torchrun stops the others if it fails.
     with output_lock(out) if launch_rank() == 0 else contextlib.nullcontext():
         process = start_process(config.device)
+        config = _schedule_on(config, process.device.type, announce=process.main)
         try:
             trainer = Trainer(frames, config, Path(out), process, eval_set, hooks)
             report = trainer.run()
@@ -58,3 +59,21 @@ def run_train(
             return TrainResult.from_json(report)
         finally:
             end_process(process)
+
+
+def _schedule_on(config: TrainConfig, device_type: str, announce: bool) -> TrainConfig:
+    """``config`` with the schedule it trains on ``device_type`` (see ``TrainConfig.on_device``), said when
+    that differs from ``epochs`` x ``data.iters``."""
+    trained = config.on_device(device_type)
+    if trained is not config and announce:
+        print(
+            f"training on the CPU: {_schedule(trained)} (cpu_schedule) instead of {_schedule(config)}, "
+            "a GPU's schedule (cpu_schedule.epochs=0 cpu_schedule.iters=0 keep it)",
+            flush=True,
+        )
+    return trained
+
+
+def _schedule(config: TrainConfig) -> str:
+    iters = f"{config.data.iters} batches" if config.data.iters else "one pass over the labels"
+    return f"{config.epochs} epochs of {iters}"
