@@ -1,5 +1,6 @@
 """Benchmark: the whole per-camera path on real video (decode -> detect -> embed -> track), ours against
-boxmot's StrongSORT end to end, on the same frames, the same detector and the same re-ID file.
+boxmot's StrongSORT and ultralytics' re-ID trackers end to end, on the same frames, the same detector and
+the same re-ID file.
 
 PETS09-S2L1 (the 480x360, 795-frame video of ``../shared/data/video``), YOLOX-nano (ONNX) and
 OSNet-x0.25 MSMT17 (ONNX; both files have a fixed batch of 1), the ``pets09`` preset, in one process:
@@ -16,13 +17,19 @@ OSNet-x0.25 MSMT17 (ONNX; both files have a fixed batch of 1), the ``pets09`` pr
   (one frame per call, as its examples run), boxmot's StrongSORT given the OSNet file as its re-ID model
   (its loader runs it one crop per call); its defaults, appearance gate 0.4. Skipped, with a line saying
   so, without boxmot.
+* ``ultralytics botsort / deepocsort / tracktrack + OSNet, end to end`` (``pip install ultralytics``; its
+  trackers that take a re-ID model): the same frames and detector, each tracker with its shipped YAML and
+  ``with_reid: true``, ``model:`` the OSNet file with its ImageNet normalisation written into the graph and
+  its batch freed (:mod:`ultralytics_peer`: ultralytics' loader feeds 0..1 RGB), all crops of a frame in
+  one call; the crops are its own (``save_one_box``'s margin, torch's bilinear resize). Skipped without
+  ultralytics.
 
 Ours also writes the crops and the tracklet store (the peer writes nothing), so the comparison is
 conservative. Every output is scored against the MOT15 ground truth (scaled by 0.625 to the video). The
 frames/s are wall time over the frames, best of ``--rounds``; they vary with the machine and its load, the
 ratios less; MOTA and IDF1 are deterministic on one machine.
 
-    pip install boxmot      # the peer (optional)
+    pip install boxmot ultralytics     # the peers (optional)
     python benchmarks/bench_pipeline_pets09.py [--data ../shared/data] [--out runs/bench-pipeline]
         [--rounds N]
 """
@@ -42,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from bench_appearance_pets09 import SEQ, mot_tree, scores  # noqa: E402  (benchmarks/ is on the path as a script)
+from ultralytics_peer import Dets, osnet_for_ultralytics
 
 from reid_from_video.core import onnx_session
 from reid_from_video.core.config import load_config
@@ -127,6 +135,38 @@ def run_boxmot(data: Path, out: Path) -> tuple[Path, float] | None:
     return result, frames / seconds
 
 
+def run_ultralytics(data: Path, out: Path, kind: str) -> tuple[Path, float] | None:
+    """ultralytics' tracker ``kind`` (botsort, deepocsort, tracktrack: its trackers with re-ID) with its
+    shipped settings, re-ID on, the OSNet file as its re-ID model (normalisation inside, batch freed:
+    :mod:`ultralytics_peer`), after our detector, frame by frame."""
+    try:
+        from ultralytics.cfg import get_cfg
+        from ultralytics.trackers.track import TRACKER_MAP
+        from ultralytics.utils import ROOT
+    except ImportError:
+        return None
+    config = track_config(data, "detector.batch=1")
+    camera = discover_cameras(data / VIDEO)[0]
+    reid = osnet_for_ultralytics(data / "models" / "osnet_x0_25_msmt17.onnx", out / "osnet_x0_25_msmt17.onnx")
+    args = get_cfg(ROOT / "cfg" / "trackers" / f"{kind}.yaml")
+    args.with_reid, args.model, args.device = True, str(reid), "cpu"
+    start = time.perf_counter()
+    detector = build_detector(config.detector, camera.path, camera.name)
+    tracker = TRACKER_MAP[kind](args=args)
+    rows, frames = [], 0
+    for frame in iter_frames(camera):
+        found = detector.detect([frame.image], [frame.index])[0]
+        xywh = np.hstack([found.boxes[:, :2] + found.boxes[:, 2:] / 2, found.boxes[:, 2:]])
+        for x1, y1, x2, y2, track_id, *_ in tracker.update(Dets(xywh, found.scores), frame.image):
+            rows.append([frame.index, int(track_id), x1, y1, x2 - x1, y2 - y1, 1, -1, -1])
+        frames += 1
+    seconds = time.perf_counter() - start
+    result = out / "mot" / f"{SEQ}.txt"
+    result.parent.mkdir(parents=True, exist_ok=True)
+    write_mot(result, pd.DataFrame(rows, columns=list(MOT_COLUMNS)), kind="result")
+    return result, frames / seconds
+
+
 def mot_scores(tree: Path, result: Path) -> dict[str, float]:
     """MOTA, IDF1 (%) and identity switches, scored as bench_appearance_pets09 scores."""
     row = scores(tree, result)
@@ -137,10 +177,14 @@ def mot_scores(tree: Path, result: Path) -> dict[str, float]:
     }
 
 
+ULTRALYTICS = ("botsort", "deepocsort", "tracktrack")  # its trackers that take a re-ID model
 OURS = {  # name: (overrides, ONNX batches pinned at 1)
     "ours, one stage after another, one item per call": (["pipeline=false", "detector.batch=1"], True),
     "ours, one stage after another, batched": (["pipeline=false"], False),
     "ours, pipelined": (["pipeline=true"], False),
+    # TrackTrack's shipped high-score threshold: its figures are those of detections >= 0.6 (and a second
+    # stage on 0.25 .. 0.6), so ours at 0.6 is the like-for-like row
+    "ours, batched, detections >= 0.6": (["pipeline=false", "detector.score_min=0.6"], False),
 }
 
 
@@ -169,6 +213,15 @@ def main() -> int:
             name = "boxmot StrongSORT + OSNet, end to end"
             if name not in rows or peer[1] > rows[name]["frames/s"]:
                 rows[name] = {**mot_scores(tree, peer[0]), "frames/s": peer[1], "stage frames/s": {}}
+        for kind in ULTRALYTICS:
+            peer = run_ultralytics(args.data, args.out / f"ultralytics-{kind}", kind)
+            if peer is None:
+                if round_ == 0:
+                    print("ultralytics is not installed (pip install ultralytics): its trackers are skipped")
+                break
+            name = f"ultralytics {kind} + OSNet, end to end"
+            if name not in rows or peer[1] > rows[name]["frames/s"]:
+                rows[name] = {**mot_scores(tree, peer[0]), "frames/s": peer[1], "stage frames/s": {}}
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     table = pd.DataFrame.from_dict(rows, orient="index")
     table["frames/s"] = table["frames/s"].map("{:.1f}".format)
@@ -176,7 +229,7 @@ def main() -> int:
         print(table.to_string())
     fps = {name: float(row["frames/s"]) for name, row in table.iterrows()}
     before = fps.pop("ours, one stage after another, one item per call")
-    peers = {name: fps.pop(name) for name in list(fps) if name.startswith("boxmot")}
+    peers = {name: fps.pop(name) for name in list(fps) if name.startswith(("boxmot", "ultralytics"))}
     for name, value in fps.items():
         against = [f"{value / before:.2f}x one item per call"]
         against += [f"{value / peer:.2f}x {peer_name}" for peer_name, peer in peers.items()]

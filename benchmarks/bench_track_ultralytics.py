@@ -26,6 +26,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from ultralytics_peer import Dets  # noqa: E402
 
 from reid_from_video.io.mot import MOT_COLUMNS, read_mot, read_seqinfo, write_mot  # noqa: E402
 from reid_from_video.noise.config import MotEvalConfig  # noqa: E402
@@ -43,19 +44,6 @@ OURS = {
         DeepSortConfig(max_age=60, output_missed=1, output_tentative=True, low_score=0.6),
     ),
 }
-
-
-class Dets:
-    """The minimal Results-like object ultralytics' trackers read: conf, cls, xywh (centre), indexing."""
-
-    def __init__(self, xywh: np.ndarray, conf: np.ndarray):
-        self.xywh, self.conf, self.cls = xywh, conf, np.zeros(len(conf))
-
-    def __len__(self) -> int:
-        return len(self.conf)
-
-    def __getitem__(self, mask: np.ndarray) -> Dets:
-        return Dets(self.xywh[mask], self.conf[mask])
 
 
 def load(data: Path, name: str) -> tuple[int, int, dict[int, np.ndarray]]:

@@ -1,0 +1,33 @@
+"""The benchmarks' peer adapters (``benchmarks/ultralytics_peer.py``): what ultralytics is fed must be the
+same network on the same pixels, or the side-by-side figures compare different models."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from conftest import need
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from ultralytics_peer import IMAGENET_MEAN, IMAGENET_STD, Dets, osnet_for_ultralytics  # noqa: E402
+
+
+def test_osnet_for_ultralytics_is_the_file_on_imagenet_normalised_pixels_any_batch(shared_data, tmp_path):
+    osnet = need(shared_data, "models/osnet_x0_25_msmt17.onnx")
+    wrapped = osnet_for_ultralytics(osnet, tmp_path / "osnet.onnx")
+    original, peer = ort.InferenceSession(str(osnet)), ort.InferenceSession(str(wrapped))
+    pixels = np.random.default_rng(0).random((3, 3, 256, 128), dtype=np.float32)  # 0..1 RGB, as ultralytics
+    mean = np.array(IMAGENET_MEAN, np.float32).reshape(1, 3, 1, 1)
+    std = np.array(IMAGENET_STD, np.float32).reshape(1, 3, 1, 1)
+    one_by_one = [original.run(None, {"images": (pixels[i : i + 1] - mean) / std})[0] for i in range(3)]
+    np.testing.assert_allclose(peer.run(None, {"images": pixels})[0], np.concatenate(one_by_one), atol=1e-5)
+
+
+def test_dets_gives_corners_and_keeps_rows_together():
+    dets = Dets(np.array([[10.0, 20.0, 4.0, 8.0], [0.0, 0.0, 2.0, 2.0]]), np.array([0.9, 0.5]))
+    np.testing.assert_array_equal(dets.xyxy, [[8, 16, 12, 24], [-1, -1, 1, 1]])
+    kept = dets[np.array([False, True])]
+    assert len(kept) == 1 and kept.conf.tolist() == [0.5] and kept.xywh.tolist() == [[0, 0, 2, 2]]
