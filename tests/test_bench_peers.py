@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-
 from conftest import need
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
