@@ -146,7 +146,7 @@ def test_read_batch_stacks_the_images(files):
     assert read_batch([], SIZE, rgb=True).shape == (0, 64, 32, 3)
 
 
-def test_batch_dataset_and_loader_keep_the_order(tmp_path):
+def test_batch_dataset_and_loader_keep_the_order(tmp_path, monkeypatch):
     paths = []
     for i in range(6):  # distinct flat images: each decoded batch says which files it holds
         paths.append(str(tmp_path / f"ü{i}.png"))  # non-ASCII names are read too
@@ -166,6 +166,11 @@ def test_batch_dataset_and_loader_keep_the_order(tmp_path):
     assert len(in_workers) == 3 and all(
         torch.equal(a, b) for a, b in zip(in_process, in_workers, strict=True)
     )
+    # More workers than cores (a GPU preset's 8 on a 2-core box): as many as the cores, the same batches.
+    monkeypatch.setattr(decode, "cpu_cores", lambda: 2)
+    crowded = batch_loader(dataset, workers=8, pin_memory=False, prefetch=2)
+    assert crowded.num_workers == 2
+    assert all(torch.equal(a, b) for a, b in zip(in_process, list(crowded), strict=True))
 
 
 def test_batch_dataset_rejects_indices_out_of_range(tmp_path):

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from reid_from_video.core.device import cpu_cores
 from reid_from_video.core.errors import InputError
 
 # SOF0 baseline, SOF1 extended sequential, SOF2 progressive: the Huffman-coded JPEGs libjpeg can scale.
@@ -167,9 +168,12 @@ class BatchDataset(Dataset):
 
 def batch_loader(dataset: BatchDataset, workers: int, pin_memory: bool, prefetch: int = 4) -> DataLoader:
     """Batches of ``dataset`` in its order, decoded by ``workers`` processes (0: in this process), each
-    worker ``prefetch`` batches ahead; ``pin_memory`` for fast, asynchronous copies to a GPU."""
+    worker ``prefetch`` batches ahead; ``pin_memory`` for fast, asynchronous copies to a GPU. No more
+    workers than this process has cores (a preset's 8, meant for a GPU machine, on a 2-core laptop only
+    crowds out training); the batches are the same whatever their number."""
     if workers < 0 or prefetch < 1:
         raise ValueError(f"workers must be >= 0 and prefetch >= 1, got {workers}, {prefetch}")
+    workers = min(workers, cpu_cores())
     return DataLoader(
         dataset,
         batch_size=None,  # items are whole batches already: no collation, sequential order
