@@ -4,7 +4,10 @@
 2. Sequences 05 and 09 with the original deep_sort appearance features (deep_sort .npy files: the same
    detections with the mars-small128 CNN's 128-d features), against the reference on the same sequences;
    also with StrongSORT's matching (``configs/trackers/strongsort.yaml``'s four keys), a check on other data
-   of the matching the real-video presets use.
+   of the matching the real-video presets use; and, where ultralytics is installed, its three re-ID
+   trackers (BoT-SORT, Deep OC-SORT, TrackTrack: shipped YAML, ``with_reid: true``, ``model: auto``) given
+   the same detections (scores >= the preset's 0.5) and the same features, without camera-motion
+   compensation (no frames: ``gmc_method: none``), with their association time.
 
 Both sides are scored in the same run by `rfv mot-eval` (MOTChallenge preprocessing). Prints MOTA, IDF1,
 HOTA, IDSW, rFM, rSW per side, and the tracking time.
@@ -19,11 +22,15 @@ import dataclasses
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from ultralytics_peer import Dets
 
 from reid_from_video.core.config import load_config
+from reid_from_video.io.mot import MOT_COLUMNS, read_seqinfo, write_mot
 from reid_from_video.noise.config import MotEvalConfig
 from reid_from_video.noise.mot_eval import COMBINED, score_mot, summary_frame
 from reid_from_video.tracking.config import TrackConfig
@@ -38,6 +45,43 @@ def combined(gt: Path, results: Path, seqs: list[str]) -> pd.Series:
     """The COMBINED row of `rfv mot-eval`'s summary table (MOTA, IDF1, HOTA, IDSW, rFM, rSW, ...)."""
     report, _ = score_mot(gt, results, MotEvalConfig(seqs=seqs, plots=False))
     return summary_frame(report).loc[COMBINED]
+
+
+ULTRALYTICS = ("botsort", "deepocsort", "tracktrack")  # its trackers that take re-ID features
+SCORE_MIN = 0.5  # the mot17 preset's detector.score_min
+
+
+def run_ultralytics(kind: str, gt: Path, features: Path, out: Path) -> tuple[int, float] | None:
+    """ultralytics' ``kind`` on WITH_FEATURES with the deep_sort detections and features given per frame
+    (``model: auto``); MOT files in ``out``; (frames, seconds in its update calls), or None without it."""
+    try:
+        from ultralytics.cfg import get_cfg
+        from ultralytics.trackers.track import TRACKER_MAP
+        from ultralytics.utils import ROOT
+    except ImportError:
+        return None
+    frames, seconds = 0, 0.0
+    for seq in WITH_FEATURES:
+        args = get_cfg(ROOT / "cfg" / "trackers" / f"{kind}.yaml")
+        args.with_reid, args.model = True, "auto"
+        if hasattr(args, "gmc_method"):
+            args.gmc_method = "none"
+        tracker = TRACKER_MAP[kind](args=args)
+        table = np.load(features / f"{seq}.npy")  # frame, -1, x, y, w, h, score, 128 features
+        table = table[table[:, 6] >= SCORE_MIN]
+        by_frame = {int(k): table[table[:, 0] == k] for k in np.unique(table[:, 0])}
+        rows, empty = [], np.zeros((0, table.shape[1]))
+        for k in range(1, read_seqinfo(gt / seq).seq_length + 1):
+            d = by_frame.get(k, empty)
+            dets = Dets(np.hstack([d[:, 2:4] + d[:, 4:6] / 2, d[:, 4:6]]), d[:, 6])
+            start = time.perf_counter()
+            out_tracks = tracker.update(dets, None, feats=d[:, 7:].astype(np.float32))
+            seconds += time.perf_counter() - start
+            for x1, y1, x2, y2, track_id, *_ in out_tracks:
+                rows.append([k, int(track_id), x1, y1, x2 - x1, y2 - y1, 1, -1, -1])
+            frames += 1
+        write_mot(out / f"{seq}.txt", pd.DataFrame(rows, columns=list(MOT_COLUMNS)), kind="result")
+    return frames, seconds
 
 
 def row(name: str, m: pd.Series) -> str:
@@ -88,11 +132,24 @@ def main() -> int:
         print(row("reference DeepSORT outputs", ref_f))
         print(row("ours, deep_sort features", ours_f))
         print(row("ours, + StrongSORT's matching", combined(gt, out / "strongsort" / "mot", WITH_FEATURES)))
+        peers = {}
+        for kind in ULTRALYTICS:
+            peer = run_ultralytics(kind, gt, features, out / kind)
+            if peer is None:
+                print("ultralytics is not installed (pip install ultralytics): its trackers are skipped")
+                break
+            peers[kind] = peer
+            print(row(f"ultralytics {kind}, same features", combined(gt, out / kind, WITH_FEATURES)))
         for name, s in (("motion only", summary), ("appearance", summary_f)):
             frames = s.totals.frames
             seconds = s.totals.stage_seconds["track"]
             print(
                 f"tracking time, {name}: {frames} frames in {seconds:.2f} s = {frames / seconds:.0f} frames/s"
+            )
+        for kind, (frames, seconds) in peers.items():
+            print(
+                f"association time, ultralytics {kind}: {frames} frames in {seconds:.2f} s"
+                f" = {frames / seconds:.0f} frames/s"
             )
         ok = all(
             ours[k] >= ref[k]
