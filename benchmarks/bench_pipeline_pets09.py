@@ -43,7 +43,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -97,8 +97,28 @@ def run_ours(data: Path, out: Path, overrides: list[str], pinned: bool) -> tuple
     return out / "mot" / f"{Path(VIDEO).stem}.txt", camera.frames / seconds, stages
 
 
+def run_peer(data: Path, out: Path, make_tracker: Callable, step: Callable) -> tuple[Path, float]:
+    """A peer's tracker after our detector, frame by frame (one frame per detector call, as the peers'
+    examples run): ``make_tracker(config)`` builds it, ``step(tracker, frame, found)`` gives a frame's MOT
+    rows. The MOT file and the frames/s, building the detector and the tracker included."""
+    config = track_config(data, "detector.batch=1")
+    camera = discover_cameras(data / VIDEO)[0]
+    start = time.perf_counter()
+    detector = build_detector(config.detector, camera.path, camera.name)
+    tracker = make_tracker(config)
+    rows, frames = [], 0
+    for frame in iter_frames(camera):
+        rows.extend(step(tracker, frame, detector.detect([frame.image], [frame.index])[0]))
+        frames += 1
+    seconds = time.perf_counter() - start
+    result = out / "mot" / f"{SEQ}.txt"
+    result.parent.mkdir(parents=True, exist_ok=True)
+    write_mot(result, pd.DataFrame(rows, columns=list(MOT_COLUMNS)), kind="result")
+    return result, frames / seconds
+
+
 def run_boxmot(data: Path, out: Path) -> tuple[Path, float] | None:
-    """boxmot's StrongSORT with the OSNet file as its re-ID model, after our detector, frame by frame."""
+    """boxmot's StrongSORT with the OSNet file as its re-ID model."""
     try:
         import torch
         from boxmot import StrongSort
@@ -106,15 +126,12 @@ def run_boxmot(data: Path, out: Path) -> tuple[Path, float] | None:
         from boxmot.structures.geometry import Boxes
     except ImportError:
         return None
-    config = track_config(data, "detector.batch=1")
-    camera = discover_cameras(data / VIDEO)[0]
     reid = data / "models" / "osnet_x0_25_msmt17.onnx"
-    start = time.perf_counter()
-    detector = build_detector(config.detector, camera.path, camera.name)
-    tracker = StrongSort(min_conf=config.detector.score_min, max_cos_dist=BOXMOT_GATE, reid_weights=reid)
-    rows, frames = [], 0
-    for frame in iter_frames(camera):
-        found = detector.detect([frame.image], [frame.index])[0]
+
+    def make(config: TrackConfig) -> StrongSort:
+        return StrongSort(min_conf=config.detector.score_min, max_cos_dist=BOXMOT_GATE, reid_weights=reid)
+
+    def step(tracker: StrongSort, frame, found) -> list[list]:
         xyxy = np.hstack([found.boxes[:, :2], found.boxes[:, :2] + found.boxes[:, 2:]])
         detections = Detections(
             geometry=Boxes(torch.as_tensor(xyxy, dtype=torch.float32)),
@@ -123,48 +140,36 @@ def run_boxmot(data: Path, out: Path) -> tuple[Path, float] | None:
             sample_id=str(frame.index),
         )
         tracks = tracker.update(detections, frame.image)
-        for box, track_id in zip(tracks.geometry.values.numpy(), tracks.track_ids.numpy(), strict=True):
-            rows.append(
-                [frame.index, int(track_id), box[0], box[1], box[2] - box[0], box[3] - box[1], 1, -1, -1]
-            )
-        frames += 1
-    seconds = time.perf_counter() - start
-    result = out / "mot" / f"{SEQ}.txt"
-    result.parent.mkdir(parents=True, exist_ok=True)
-    write_mot(result, pd.DataFrame(rows, columns=list(MOT_COLUMNS)), kind="result")
-    return result, frames / seconds
+        return [
+            [frame.index, int(track_id), box[0], box[1], box[2] - box[0], box[3] - box[1], 1, -1, -1]
+            for box, track_id in zip(tracks.geometry.values.numpy(), tracks.track_ids.numpy(), strict=True)
+        ]
+
+    return run_peer(data, out, make, step)
 
 
 def run_ultralytics(data: Path, out: Path, kind: str) -> tuple[Path, float] | None:
     """ultralytics' tracker ``kind`` (botsort, deepocsort, tracktrack: its trackers with re-ID) with its
     shipped settings, re-ID on, the OSNet file as its re-ID model (normalisation inside, batch freed:
-    :mod:`ultralytics_peer`), after our detector, frame by frame."""
+    :mod:`ultralytics_peer`)."""
     try:
         from ultralytics.cfg import get_cfg
         from ultralytics.trackers.track import TRACKER_MAP
         from ultralytics.utils import ROOT
     except ImportError:
         return None
-    config = track_config(data, "detector.batch=1")
-    camera = discover_cameras(data / VIDEO)[0]
     reid = osnet_for_ultralytics(data / "models" / "osnet_x0_25_msmt17.onnx", out / "osnet_x0_25_msmt17.onnx")
     args = get_cfg(ROOT / "cfg" / "trackers" / f"{kind}.yaml")
     args.with_reid, args.model, args.device = True, str(reid), "cpu"
-    start = time.perf_counter()
-    detector = build_detector(config.detector, camera.path, camera.name)
-    tracker = TRACKER_MAP[kind](args=args)
-    rows, frames = [], 0
-    for frame in iter_frames(camera):
-        found = detector.detect([frame.image], [frame.index])[0]
+
+    def step(tracker, frame, found) -> list[list]:
         xywh = np.hstack([found.boxes[:, :2] + found.boxes[:, 2:] / 2, found.boxes[:, 2:]])
-        for x1, y1, x2, y2, track_id, *_ in tracker.update(Dets(xywh, found.scores), frame.image):
-            rows.append([frame.index, int(track_id), x1, y1, x2 - x1, y2 - y1, 1, -1, -1])
-        frames += 1
-    seconds = time.perf_counter() - start
-    result = out / "mot" / f"{SEQ}.txt"
-    result.parent.mkdir(parents=True, exist_ok=True)
-    write_mot(result, pd.DataFrame(rows, columns=list(MOT_COLUMNS)), kind="result")
-    return result, frames / seconds
+        return [
+            [frame.index, int(track_id), x1, y1, x2 - x1, y2 - y1, 1, -1, -1]
+            for x1, y1, x2, y2, track_id, *_ in tracker.update(Dets(xywh, found.scores), frame.image)
+        ]
+
+    return run_peer(data, out, lambda config: TRACKER_MAP[kind](args=args), step)
 
 
 def mot_scores(tree: Path, result: Path) -> dict[str, float]:
