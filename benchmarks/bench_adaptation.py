@@ -57,6 +57,7 @@ MIN_QUERIES, MIN_GALLERY = 100, 500  # the issue's floor for a stable evaluation
 # gave 75 / 458: more people crowd the same 120 s rather than adding queries, so the floor needs a longer
 # held-out world (heldout.seconds), not tried; --scale mini keeps the demo's 40 for 20 s.
 HELDOUT_IDENTITIES = 160
+TAUDL_LABELS = 24  # labels in a TAUDL batch (x 4 images), rounded to a multiple of the cameras
 WORLD: dict[str, list[str]] = {"full": [], "cpu": [], "mini": ["world.seconds=20", "world.identities=12"]}
 SHORT = ["epochs=1", "data.iters=2", "eval.before=true", "eval.every=1"]  # --scale mini only
 # --scale cpu: 200 steps at 256 x 128, one evaluation (the "before" figure is ``pretrained``, scored apart)
@@ -76,7 +77,7 @@ def osnet_start(osnet: Path, scale: str) -> list[str]:
     ]
 
 
-def method_overrides(method: str, osnet: Path, scale: str) -> list[str]:
+def method_overrides(method: str, osnet: Path, scale: str, cameras: int) -> list[str]:
     """Demo-config overrides of one pipeline variant (``pipeline.`` prefixed)."""
     train: list[str] = list(SHORT) if scale == "mini" else []
     top: list[str] = []
@@ -84,7 +85,9 @@ def method_overrides(method: str, osnet: Path, scale: str) -> list[str]:
         train = osnet_start(osnet, scale)
         top = ["label_model=auto"]
     elif method == "taudl":
-        train = ["method=taudl", "data.p=24", *osnet_start(osnet, scale)]
+        # TAUDL splits a batch's labels evenly over the cameras: about 24 (8 each for the demo's 3 cameras)
+        per_camera = max(1, round(TAUDL_LABELS / cameras))
+        train = ["method=taudl", f"data.p={per_camera * cameras}", *osnet_start(osnet, scale)]
         top = ["label.method=sstt"]
     return [f"pipeline.{o}" for o in top] + [f"pipeline.train.{o}" for o in train]
 
@@ -107,7 +110,7 @@ def demo_config(seed: int, method: str, args: argparse.Namespace) -> DemoConfig:
         f"world.cameras={args.cameras}",
         f"heldout.cameras={args.cameras}",
         f"pipeline.train.device={args.device}",
-        *method_overrides(method, osnet, scale),
+        *method_overrides(method, osnet, scale, args.cameras),
     ]
     return load_config(DemoConfig, "demo", overrides, stage="demo")
 
