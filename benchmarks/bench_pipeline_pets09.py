@@ -45,11 +45,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from bench_appearance_pets09 import SEQ, mot_tree, scores  # noqa: E402  (benchmarks/ is on the path as a script)
-from ultralytics_peer import Dets, osnet_for_ultralytics
+from ultralytics_peer import Dets, installed, mot_rows, osnet_for_ultralytics, ultralytics_tracker
 
 from reid_from_video.core import onnx_session
 from reid_from_video.core.config import load_config
@@ -152,24 +153,17 @@ def run_ultralytics(data: Path, out: Path, kind: str) -> tuple[Path, float] | No
     """ultralytics' tracker ``kind`` (botsort, deepocsort, tracktrack: its trackers with re-ID) with its
     shipped settings, re-ID on, the OSNet file as its re-ID model (normalisation inside, batch freed:
     :mod:`ultralytics_peer`)."""
-    try:
-        from ultralytics.cfg import get_cfg
-        from ultralytics.trackers.track import TRACKER_MAP
-        from ultralytics.utils import ROOT
-    except ImportError:
+    if not installed():
         return None
     reid = osnet_for_ultralytics(data / "models" / "osnet_x0_25_msmt17.onnx", out / "osnet_x0_25_msmt17.onnx")
-    args = get_cfg(ROOT / "cfg" / "trackers" / f"{kind}.yaml")
-    args.with_reid, args.model, args.device = True, str(reid), "cpu"
 
-    def step(tracker, frame, found) -> list[list]:
-        xywh = np.hstack([found.boxes[:, :2] + found.boxes[:, 2:] / 2, found.boxes[:, 2:]])
-        return [
-            [frame.index, int(track_id), x1, y1, x2 - x1, y2 - y1, 1, -1, -1]
-            for x1, y1, x2, y2, track_id, *_ in tracker.update(Dets(xywh, found.scores), frame.image)
-        ]
+    def make(config: TrackConfig) -> Any:
+        return ultralytics_tracker(kind, with_reid=True, model=str(reid), device="cpu")
 
-    return run_peer(data, out, lambda config: TRACKER_MAP[kind](args=args), step)
+    def step(tracker: Any, frame, found) -> list[list]:
+        return mot_rows(frame.index, tracker.update(Dets.from_tlwh(found.boxes, found.scores), frame.image))
+
+    return run_peer(data, out, make, step)
 
 
 def mot_scores(tree: Path, result: Path) -> dict[str, float]:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ultralytics_peer import Dets
+from ultralytics_peer import Dets, installed, mot_rows, ultralytics_tracker
 
 from reid_from_video.core.config import load_config
 from reid_from_video.io.mot import MOT_COLUMNS, read_seqinfo, write_mot
@@ -54,31 +54,23 @@ SCORE_MIN = 0.5  # the mot17 preset's detector.score_min
 def run_ultralytics(kind: str, gt: Path, features: Path, out: Path) -> tuple[int, float] | None:
     """ultralytics' ``kind`` on WITH_FEATURES with the deep_sort detections and features given per frame
     (``model: auto``); MOT files in ``out``; (frames, seconds in its update calls), or None without it."""
-    try:
-        from ultralytics.cfg import get_cfg
-        from ultralytics.trackers.track import TRACKER_MAP
-        from ultralytics.utils import ROOT
-    except ImportError:
+    if not installed():
         return None
     frames, seconds = 0, 0.0
     for seq in WITH_FEATURES:
-        args = get_cfg(ROOT / "cfg" / "trackers" / f"{kind}.yaml")
-        args.with_reid, args.model = True, "auto"
-        if hasattr(args, "gmc_method"):
-            args.gmc_method = "none"
-        tracker = TRACKER_MAP[kind](args=args)
+        tracker = ultralytics_tracker(kind, with_reid=True, model="auto", gmc_method="none")
         table = np.load(features / f"{seq}.npy")  # frame, -1, x, y, w, h, score, 128 features
         table = table[table[:, 6] >= SCORE_MIN]
         by_frame = {int(k): table[table[:, 0] == k] for k in np.unique(table[:, 0])}
         rows, empty = [], np.zeros((0, table.shape[1]))
         for k in range(1, read_seqinfo(gt / seq).seq_length + 1):
             d = by_frame.get(k, empty)
-            dets = Dets(np.hstack([d[:, 2:4] + d[:, 4:6] / 2, d[:, 4:6]]), d[:, 6])
             start = time.perf_counter()
-            out_tracks = tracker.update(dets, None, feats=d[:, 7:].astype(np.float32))
+            tracks = tracker.update(
+                Dets.from_tlwh(d[:, 2:6], d[:, 6]), None, feats=d[:, 7:].astype(np.float32)
+            )
             seconds += time.perf_counter() - start
-            for x1, y1, x2, y2, track_id, *_ in out_tracks:
-                rows.append([k, int(track_id), x1, y1, x2 - x1, y2 - y1, 1, -1, -1])
+            rows.extend(mot_rows(k, tracks))
             frames += 1
         write_mot(out / f"{seq}.txt", pd.DataFrame(rows, columns=list(MOT_COLUMNS)), kind="result")
     return frames, seconds

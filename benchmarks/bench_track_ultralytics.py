@@ -26,7 +26,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from ultralytics_peer import Dets  # noqa: E402
+from ultralytics_peer import Dets, mot_rows, ultralytics_tracker  # noqa: E402
 
 from reid_from_video.io.mot import MOT_COLUMNS, read_mot, read_seqinfo, write_mot  # noqa: E402
 from reid_from_video.noise.config import MotEvalConfig  # noqa: E402
@@ -71,25 +71,17 @@ def run_ours(frames: dict, first: int, last: int, fps: float, score_min: float, 
 
 
 def run_ultralytics(kind: str, frames: dict, first: int, last: int, fps: float):
-    from ultralytics.cfg import get_cfg
-    from ultralytics.trackers import BOTSORT, BYTETracker
-    from ultralytics.utils import ROOT
-
-    args = get_cfg(ROOT / "cfg" / "trackers" / f"{kind}.yaml")
-    if kind == "botsort":
-        args.gmc_method, args.with_reid = "none", False
-    tracker = (BOTSORT if kind == "botsort" else BYTETracker)(args)
+    settings = {"gmc_method": "none", "with_reid": False} if kind == "botsort" else {}
+    tracker = ultralytics_tracker(kind, **settings)
     rows, seconds = [], 0.0
     empty = np.zeros((0, 5))
     for k in range(first, last + 1):
         d = frames.get(k, empty)
-        xywh = np.concatenate([d[:, :2] + d[:, 2:4] / 2, d[:, 2:4]], axis=1)
-        dets = Dets(xywh, d[:, 4])
+        dets = Dets.from_tlwh(d[:, :4], d[:, 4])
         t0 = time.perf_counter()
         out = tracker.update(dets)
         seconds += time.perf_counter() - t0
-        for x1, y1, x2, y2, i, *_ in out:
-            rows.append((k, int(i), x1, y1, x2 - x1, y2 - y1, 1.0, -1, -1.0))
+        rows.extend(mot_rows(k, out))
     return rows, seconds
 
 

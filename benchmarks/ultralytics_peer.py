@@ -1,5 +1,6 @@
-"""What the benchmarks need to drive ultralytics' trackers without its detector: a Results-like detection
-object, and the OSNet ONNX file in the form ultralytics' re-ID loader expects.
+"""What the benchmarks need to drive ultralytics' trackers without its detector: a tracker by name with its
+shipped settings, a Results-like detection object, its output as MOT rows, and the OSNet ONNX file in the
+form ultralytics' re-ID loader expects.
 
 ultralytics' ``ReID`` (``trackers/utils/reid.py``) runs an ONNX re-ID model through ``AutoBackend`` on
 crops resized to the model's input size, RGB scaled to 0..1, and expects the embedding as the output; the
@@ -11,12 +12,35 @@ model on the same pixels, all crops of a frame in one call.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from reid_from_video.embed.card import IMAGENET_MEAN, IMAGENET_STD  # our embedder's preprocessing
+
+
+def installed() -> bool:
+    return importlib.util.find_spec("ultralytics") is not None
+
+
+def ultralytics_tracker(kind: str, **settings: Any) -> Any:
+    """ultralytics' tracker ``kind`` (bytetrack, botsort, deepocsort, tracktrack, ...) with its shipped YAML,
+    ``settings`` set over it (e.g. ``with_reid=True``)."""
+    from ultralytics.cfg import get_cfg
+    from ultralytics.trackers.track import TRACKER_MAP
+    from ultralytics.utils import ROOT
+
+    args = get_cfg(ROOT / "cfg" / "trackers" / f"{kind}.yaml")
+    for key, value in settings.items():
+        setattr(args, key, value)
+    return TRACKER_MAP[kind](args=args)
+
+
+def mot_rows(frame: int, tracks: np.ndarray) -> list[list]:
+    """A frame's MOT result rows from a tracker's output (x1, y1, x2, y2, track id, ...)."""
+    return [[frame, int(i), x1, y1, x2 - x1, y2 - y1, 1, -1, -1] for x1, y1, x2, y2, i, *_ in tracks]
 
 
 class Dets:
@@ -24,6 +48,11 @@ class Dets:
 
     def __init__(self, xywh: np.ndarray, conf: np.ndarray):
         self.xywh, self.conf, self.cls = xywh, conf, np.zeros(len(conf))
+
+    @classmethod
+    def from_tlwh(cls, tlwh: np.ndarray, conf: np.ndarray) -> Dets:
+        """From top-left, width, height boxes (MOT's and our detector's)."""
+        return cls(np.hstack([tlwh[:, :2] + tlwh[:, 2:4] / 2, tlwh[:, 2:4]]), conf)
 
     @property
     def xyxy(self) -> np.ndarray:  # BoT-SORT's camera-motion compensation masks the boxes out

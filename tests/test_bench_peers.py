@@ -11,7 +11,7 @@ import onnxruntime as ort
 from conftest import need
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from ultralytics_peer import IMAGENET_MEAN, IMAGENET_STD, Dets, osnet_for_ultralytics  # noqa: E402
+from ultralytics_peer import IMAGENET_MEAN, IMAGENET_STD, Dets, mot_rows, osnet_for_ultralytics  # noqa: E402
 
 
 def test_osnet_for_ultralytics_is_the_file_on_imagenet_normalised_pixels_any_batch(shared_data, tmp_path):
@@ -30,3 +30,11 @@ def test_dets_gives_corners_and_keeps_rows_together():
     np.testing.assert_array_equal(dets.xyxy, [[8, 16, 12, 24], [-1, -1, 1, 1]])
     kept = dets[np.array([False, True])]
     assert len(kept) == 1 and kept.conf.tolist() == [0.5] and kept.xywh.tolist() == [[0, 0, 2, 2]]
+
+
+def test_dets_from_tlwh_and_mot_rows_are_each_others_boxes():
+    tlwh = np.array([[8.0, 16.0, 4.0, 8.0]])
+    dets = Dets.from_tlwh(tlwh, np.array([0.7]))
+    np.testing.assert_array_equal(dets.xywh, [[10, 20, 4, 8]])
+    tracks = np.hstack([dets.xyxy, [[7, 0.7, 0, 0]]])  # ultralytics' output: x1, y1, x2, y2, id, score, ...
+    assert mot_rows(3, tracks) == [[3, 7, 8, 16, 4, 8, 1, -1, -1]]
