@@ -248,6 +248,8 @@ def test_the_cpu_schedule_leaves_a_gpu_and_unset_keys_alone():
     assert (config.on_device("cpu").epochs, config.on_device("cpu").data.iters) == (5, 400)
     unset = _config("epochs=40", "data.iters=400")
     assert unset.on_device("cpu") is unset  # rfv train's default: the same schedule everywhere
+    applied = config.on_device("cpu")
+    assert applied.on_device("cpu") is applied  # the effective config it saves trains the same, unannounced
     with pytest.raises(ConfigError, match="cpu_schedule"):
         _config("cpu_schedule.iters=-1")
 

@@ -203,9 +203,9 @@ class TrainConfig:
 
     def on_device(self, device_type: str) -> TrainConfig:
         """This config as it trains on ``device_type`` (``cpu``, ``cuda``): on a CPU, ``cpu_schedule``'s
-        epochs and iters (those set) replace ``epochs`` and ``data.iters``; itself anywhere else."""
-        cpu = self.cpu_schedule
-        if device_type != "cpu" or not (cpu.epochs or cpu.iters):
-            return self
-        data = dataclasses.replace(self.data, iters=cpu.iters or self.data.iters)
-        return dataclasses.replace(self, epochs=cpu.epochs or self.epochs, data=data)
+        epochs and iters (those set) replace ``epochs`` and ``data.iters``; itself where nothing changes."""
+        epochs = self.cpu_schedule.epochs or self.epochs
+        iters = self.cpu_schedule.iters or self.data.iters
+        if device_type != "cpu" or (epochs, iters) == (self.epochs, self.data.iters):
+            return self  # e.g. a saved config, already the CPU's: no "instead of" to say
+        return dataclasses.replace(self, epochs=epochs, data=dataclasses.replace(self.data, iters=iters))
