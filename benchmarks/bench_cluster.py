@@ -13,11 +13,14 @@ A. N = ``--n`` (5000) on the CPU: ours (encode + all Jaccard rows; and ``cluster
    to extrapolate its time at ``--reference-n`` (default ``--n``), then at ``--reference-n``.
    Goal: ours >= 5x faster.
 B. N = ``--large-n`` (20000) on the CPU: ``cluster()`` end to end, time (goal < 15 s on 2 cores, 2 threads),
-   peak memory (goal < 2 GB) and the time / memory of each step.
+   peak memory (goal < 2 GB) and the time / memory of each step; then again with the neighbour search's
+   products in float64 throughout (``float32_search=False``, unless ``--skip-float64``): its time, and
+   whether eps and the labels are the same.
 C. The same on the GPU when there is one (goal < 1 s after a warm-up; peak torch.cuda memory).
 
     python benchmarks/bench_cluster.py [--n 5000] [--large-n 20000] [--dim 2048] [--reference-n 5000]
-                                       [--skip-reference] [--device auto|cpu|cuda:1] [--threads 2]
+                                       [--skip-reference] [--skip-float64] [--device auto|cpu|cuda:1]
+                                       [--threads 2]
 """
 
 from __future__ import annotations
@@ -208,14 +211,21 @@ def ours_jaccard(n: int, dim: int, threads: int, out: str) -> dict[str, Any]:
     return {**info, "encode_s": encode_s, "rows_s": rows_s, "mib": peak.now(), "nnz": encoding.nnz}
 
 
-def ours_cluster(n: int, dim: int, threads: int, device: str, scale: bool = True) -> dict[str, Any]:
+def ours_cluster(
+    n: int, dim: int, threads: int, device: str, scale: bool = True, float32_search: bool = True
+) -> dict[str, Any]:
     """cluster() end to end (data-dependent eps, DBSCAN), then again with the step breakdown. ``scale``:
-    ClusterConfig.scale (false: the published settings at any N, as the dense reference has them)."""
+    ClusterConfig.scale (false: the published settings at any N, as the dense reference has them).
+    ``float32_search`` false: the neighbour search's products in float64 throughout (the search before
+    the float32 candidates, the reference for their labels)."""
     import torch
 
     from reid_from_video import kreciprocal
     from reid_from_video.labels import cluster as clustering
 
+    if not float32_search:
+        search = functools.partial(kreciprocal.nearest_neighbours, float32_search=False)
+        kreciprocal.nearest_neighbours = search
     info = _setup(threads)
     features, ids = identities(n, dim)
     config = clustering.ClusterConfig(device=device, scale=scale)
@@ -365,6 +375,9 @@ def main() -> int:
     )
     parser.add_argument("--skip-reference", action="store_true", help="ours only in case A")
     parser.add_argument(
+        "--skip-float64", action="store_true", help="case B without the float64 neighbour search's run"
+    )
+    parser.add_argument(
         "--device", default="auto", help="case C: auto (cuda when there is one), cuda:1, ... or cpu (skip it)"
     )
     parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
@@ -448,6 +461,15 @@ def main() -> int:
         )
         print("  breakdown (peak: the largest RSS over the baseline while the step's own code ran):")
         print_breakdown(large["breakdown"], large["seconds"])
+        if not args.skip_float64:
+            exact = isolated(ours_cluster, args.large_n, args.dim, args.threads, "cpu", True, False)
+            same = np.array_equal(exact["labels"], large["labels"]) and exact["eps"] == large["eps"]
+            print(
+                f"  the float64 neighbour search (float32_search=False): {exact['seconds']:.1f} s "
+                f"({exact['seconds'] / large['seconds']:.2f}x the float32 candidates' time), eps "
+                f"{exact['eps']!r} against {large['eps']!r}, {exact['graph_entries']} graph entries; "
+                f"{'the same labels' if same else 'LABELS DIFFER'}"
+            )
 
         print(f"\nC. GPU, cluster() at N={args.large_n}")
         device = args.device if args.device != "auto" else "cuda"

@@ -18,12 +18,16 @@ Re-ranking (:func:`rerank_blocks`) mixes it with the scaled original distance:
 ``(1 - lambda) * jaccard + lambda * d``. Clustering (:mod:`reid_from_video.labels.cluster`) takes
 :func:`jaccard_pairs`, the pairs below 1, and keeps only the small distances.
 
-Everything is float64 by default: float32 distances can swap near-tied neighbours and change the sets.
+Everything is float64 by default: float32 distances can swap near-tied neighbours and change the sets. Only
+the CPU neighbour search's all-pairs products run in float32, to choose candidates that are then scored and
+certified in float64 (:func:`nearest_neighbours`): the same lists, in about two thirds of the time.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +37,12 @@ from reid_from_video.core.distances import squared_euclidean
 
 # Elements gathered at a time (pairs of feature rows, inverted-index expansions): bounds the working memory.
 _GATHER_BUDGET = 1 << 23
+# The float32 neighbour search's candidates beyond the needed neighbours, and its farthest per row: enough
+# that the float32 error bound (about 5e-4 of a squared distance of unit 2048-d features) rarely reaches
+# past them, which would send the row to a float64 search.
+CANDIDATE_MARGIN = 16
+FAR_CANDIDATES = 4
+FLOAT32_UNIT = 2.0**-24  # unit roundoff
 
 
 @dataclass(frozen=True)
@@ -73,60 +83,190 @@ def as_tensor(
 
 
 def nearest_neighbours(
-    features: torch.Tensor, k: int, block: int = 1024, keep: int | None = None
+    features: torch.Tensor, k: int, block: int = 1024, keep: int | None = None, float32_search: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(indices, distances, row maxima): the ``keep`` (default ``k + 1``) nearest of every row by squared
     Euclidean distance (nearest first, ties by index) with their squared distances, and the largest squared
     distance of every row.
 
     The distance matrix is symmetric, so it is computed a ``block`` x ``block`` tile at a time over the
-    upper triangle only, each tile serving its rows and (transposed) its columns: half the products of a
-    row-by-row search. Every row keeps its running nearest, merged with each tile's. A distance is the
-    same arithmetic as :func:`squared_euclidean` (``(|a|^2 + |b|^2) - 2 a.b``), in preallocated buffers.
+    upper triangle only (:func:`_tiled_search`). For float64 features on the CPU (``float32_search``) the
+    tiles' products run in float32, twice as fast, and only choose candidates: the ``keep +
+    CANDIDATE_MARGIN`` nearest and ``FAR_CANDIDATES`` farthest of every row. Those are scored again in
+    float64 from the feature rows, and a row's result is certified by the float32 error bound (no column
+    outside its candidates can come within the bound of its ``keep``-th distance or its maximum); a row
+    that is not is searched again in float64 against all. So the lists and maxima are those of a float64
+    search (to float64 rounding), and so are the labels made from them. On a GPU, where float64 products
+    are not the bottleneck in the same way, the tiles run in the features' own precision.
     """
     n = len(features)
     k = min(max(k + 1, keep or 0), n)
-    best = torch.full((n, k), float("inf"), dtype=features.dtype, device=features.device)
-    best_index = torch.full((n, k), -1, dtype=torch.int64, device=features.device)
-    row_max = torch.zeros(n, dtype=features.dtype, device=features.device)
+    width = k + CANDIDATE_MARGIN
+    coarse = float32_search and features.dtype == torch.float64 and features.device.type == "cpu"
+    if not coarse or width >= n:
+        (near, near_ids), (far, _) = _tiled_search(features, k, 1, block)
+        indices, distances = _smallest(near, near_ids, k)
+        return indices, distances, far[:, 0]
+    with _ieee_float32_products():
+        (near32, near_ids), (far32, far_ids) = _tiled_search(features.float(), width, FAR_CANDIDATES, block)
+    squared = (features * features).sum(1)
+    # Error bound of a float32 (|a|^2 + |b|^2) - 2 a.b of the rounded D-vectors, for every row's pairs.
+    bound = 2 * (features.shape[1] + 4) * FLOAT32_UNIT * (squared + squared.max())
+    near_ids, far_ids = torch.sort(near_ids, dim=1).values, torch.sort(far_ids, dim=1).values
+    indices, distances = _smallest(_row_distances(features, squared, near_ids), near_ids, k)
+    row_max = _row_distances(features, squared, far_ids).max(dim=1).values
+    # Every column outside the candidates has a float32 distance >= the nearest list's last and <= the
+    # farthest list's last: within the bound of those, a float64 distance could cross the result.
+    sure = distances[:, -1] < near32.max(dim=1).values.double() - bound
+    sure &= row_max > far32.min(dim=1).values.double() + bound
+    unsure = (~sure).nonzero(as_tuple=True)[0]
+    every = torch.arange(n, device=features.device)
+    for first in range(0, len(unsure), block):
+        rows = unsure[first : first + block]
+        d = squared_euclidean(features[rows], features, squared)
+        d[torch.arange(len(rows)), rows] = 0.0
+        indices[rows], distances[rows] = _smallest(d, every.expand_as(d), k)
+        row_max[rows] = d.max(dim=1).values
+    return indices, distances, row_max
+
+
+def _tiled_search(
+    features: torch.Tensor, near_width: int, far_width: int, block: int
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """((distances, columns) of the ``near_width`` nearest, (distances, columns) of the ``far_width``
+    farthest) of every row, each list unordered, from the squared distances computed a ``block`` x
+    ``block`` tile at a time over the upper triangle, each tile serving its rows and (transposed) its
+    columns. A distance is the same arithmetic as :func:`squared_euclidean` (``(|a|^2 + |b|^2) - 2
+    a.b``), in preallocated buffers. A column left out of a row's nearest list is at least as far as all
+    of that list, one left out of its farthest at most as far as all of that one."""
+    n = len(features)
+    near_width, far_width = min(near_width, n), min(far_width, n)
+    lists = []
+    for width, fill in ((near_width, float("inf")), (far_width, -float("inf"))):
+        lists.append(
+            (
+                torch.full((n, width), fill, dtype=features.dtype, device=features.device),
+                torch.full((n, width), -1, dtype=torch.int64, device=features.device),
+            )
+        )
+    (near, near_ids), (far, far_ids) = lists
     squared = (features * features).sum(1)
     products = torch.empty(block * block, dtype=features.dtype, device=features.device)
     sums = torch.empty(block * block, dtype=features.dtype, device=features.device)
     for start in range(0, n, block):
-        rows = slice(start, min(start + block, n))
+        rows = torch.arange(start, min(start + block, n), device=features.device)
         for first in range(start, n, block):
-            cols = slice(first, min(first + block, n))
-            a, b = features[rows], features[cols]
-            product = torch.mm(a, b.T, out=products[: len(a) * len(b)].view(len(a), len(b)))
-            d = torch.add(
-                squared[rows, None], squared[None, cols], out=sums[: len(a) * len(b)].view(len(a), len(b))
-            )
+            cols = torch.arange(first, min(first + block, n), device=features.device)
+            a, b = features[start : start + len(rows)], features[first : first + len(cols)]
+            size, shape = len(rows) * len(cols), (len(rows), len(cols))
+            product = torch.mm(a, b.T, out=products[:size].view(shape))
+            d = torch.add(squared[rows, None], squared[None, cols], out=sums[:size].view(shape))
             d.add_(product.mul_(-2.0)).clamp_(min=0.0)
             if first == start:
                 d.fill_diagonal_(0.0)  # the exact self distance (rounding can leave a tiny positive)
-            _merge_nearest(best, best_index, rows, d, first)
-            torch.maximum(row_max[rows], d.max(dim=1).values, out=row_max[rows])
-            if first != start:  # the tile's columns are rows too: the same distances, transposed
-                _merge_nearest(best, best_index, cols, d.T, start)
-                torch.maximum(row_max[cols], d.max(dim=0).values, out=row_max[cols])
-    # Order every row's nearest by (distance, index): stable whatever order the merges left.
-    by_index = torch.argsort(best_index, dim=1)
-    best_index, best = best_index.gather(1, by_index), best.gather(1, by_index)
-    order = torch.sort(best, dim=1, stable=True).indices
-    return best_index.gather(1, order), best.gather(1, order), row_max
+            for tile_rows, tile_cols, tile in ((rows, cols, d), (cols, rows, d.T)):
+                _merge(near, near_ids, tile_rows, tile, tile_cols[0], largest=False)
+                _merge(far, far_ids, tile_rows, tile, tile_cols[0], largest=True)
+                if first == start:
+                    break  # a diagonal tile's transpose is itself
+    return (near, near_ids), (far, far_ids)
 
 
-def _merge_nearest(
-    best: torch.Tensor, best_index: torch.Tensor, rows: slice, d: torch.Tensor, first_column: int
+def _merge(
+    values: torch.Tensor,
+    columns: torch.Tensor,
+    rows: torch.Tensor,
+    d: torch.Tensor,
+    first_column: torch.Tensor,
+    largest: bool,
 ) -> None:
-    """Rows ``rows`` of the running nearest (``best`` distances, ``best_index`` columns) merged with the
-    distances ``d`` of those rows to the columns from ``first_column`` on."""
-    k = best.shape[1]
-    values, columns = torch.topk(d, min(k, d.shape[1]), dim=1, largest=False, sorted=False)
-    values = torch.cat([best[rows], values], dim=1)
-    columns = torch.cat([best_index[rows], columns + first_column], dim=1)
-    kept, at = torch.topk(values, k, dim=1, largest=False, sorted=False)
-    best[rows], best_index[rows] = kept, columns.gather(1, at)
+    """Rows ``rows`` of a running list (``values`` at ``columns``: the smallest, or with ``largest`` the
+    largest, seen so far) merged with the tile ``d`` of those rows' distances to the columns from
+    ``first_column`` on. Only the rows with a distance beyond their list's edge are touched: after a
+    row's first tiles, few are."""
+    width = values.shape[1]
+    current = values[rows]
+    edge = current.min(dim=1).values if largest else current.max(dim=1).values
+    entering = (d > edge[:, None]) if largest else (d < edge[:, None])
+    counts = entering.sum(dim=1)
+    most = int(counts.max())
+    if most == 0:
+        return
+    touched = counts.nonzero(as_tuple=True)[0]
+    new, at = torch.topk(d[touched], min(most, width), dim=1, largest=largest, sorted=False)
+    merged = torch.cat([current[touched], new], dim=1)
+    merged_columns = torch.cat([columns[rows[touched]], at + first_column], dim=1)
+    kept, slots = torch.topk(merged, width, dim=1, largest=largest, sorted=False)
+    values[rows[touched]], columns[rows[touched]] = kept, merged_columns.gather(1, slots)
+
+
+def _smallest(d: torch.Tensor, ids: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ids, distances): the ``k`` smallest of every row of ``d`` (whose columns are ``ids``), ordered by
+    (distance, id) whatever order they came in."""
+    values, part = torch.topk(d, k, dim=1, largest=False, sorted=False)
+    part = ids.gather(1, part)
+    by_index = torch.argsort(part, dim=1)  # then a stable sort by distance: ties in id order
+    part, values = part.gather(1, by_index), values.gather(1, by_index)
+    order = torch.sort(values, dim=1, stable=True).indices
+    return part.gather(1, order), values.gather(1, order)
+
+
+def _row_distances(features: torch.Tensor, squared: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """Squared distances (n, c) of every row i to the rows ``ids[i]`` (ascending in every row)."""
+    n, c = ids.shape
+    row_ptr = torch.arange(0, n * c + 1, c, device=ids.device)
+    return _pair_distances(features, squared, row_ptr, ids.reshape(-1)).view(n, c)
+
+
+def _pair_distances(
+    features: torch.Tensor, squared: torch.Tensor, row_ptr: torch.Tensor, cols: torch.Tensor
+) -> torch.Tensor:
+    """Squared distances of the pairs (i, ``cols[p]``) for p in ``row_ptr[i]:row_ptr[i + 1]`` (CSR: the
+    columns ascending within a row), in the features' precision and the arithmetic of
+    :func:`squared_euclidean`; a row's distance to itself is 0."""
+    rows = torch.repeat_interleave(torch.arange(len(features), device=cols.device), row_ptr.diff())
+    if features.device.type == "cpu":
+        products = _sampled_products(features, row_ptr, cols)
+    else:
+        products = _gathered_products(features, rows, cols)
+    d = (squared[rows] + squared[cols] - 2 * products).clip(min=0.0)
+    d[rows == cols] = 0.0
+    return d
+
+
+def _sampled_products(features: torch.Tensor, row_ptr: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """The products a.b of the CSR pairs by a sampled matrix product: it reads the feature rows in place
+    (no gathered copies of them), 4x faster than :func:`_gathered_products` on the CPU."""
+    n = len(features)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        pattern = torch.sparse_csr_tensor(
+            row_ptr, cols, torch.zeros(len(cols), dtype=features.dtype), size=(n, n), check_invariants=False
+        )
+        return torch.sparse.sampled_addmm(pattern, features, features.T, beta=0.0).values()
+
+
+def _gathered_products(features: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """The products a.b of the pairs (rows[p], cols[p]) from gathered copies of the two rows, a bounded
+    number of elements at a time (the path off the CPU, where memory bandwidth makes gathering cheap)."""
+    out = torch.empty(len(rows), dtype=features.dtype, device=features.device)
+    step = max(1, _GATHER_BUDGET // features.shape[1])
+    for start in range(0, len(rows), step):
+        pairs = slice(start, start + step)
+        out[pairs] = (features[rows[pairs]] * features[cols[pairs]]).sum(dim=1)
+    return out
+
+
+@contextmanager
+def _ieee_float32_products() -> Iterator[None]:
+    """float32 matrix products in full float32 precision for the block (no TF32 / bf16 shortcuts a caller
+    may have allowed), as the error bound assumes."""
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(before)
 
 
 def _reciprocal_mask(nearest: torch.Tensor, k: int, block: int) -> torch.Tensor:
@@ -164,26 +304,10 @@ def _expanded_sets(
     return torch.cat(all_rows), torch.cat(all_cols)
 
 
-def _set_distances(
-    features: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, wide: torch.Tensor, wide_d: torch.Tensor
-) -> torch.Tensor:
-    """Squared distances of the pairs (rows[p], cols[p]): looked up in the wider neighbour lists ``wide``
-    (with their distances ``wide_d``, the same arithmetic as a fresh product) where the pair is there (about
-    96% of R* pairs), the rest from the two feature rows."""
-    out = torch.empty(len(rows), dtype=features.dtype, device=features.device)
-    step = max(1, _GATHER_BUDGET // wide.shape[1])
-    for start in range(0, len(rows), step):
-        r, c = rows[start : start + step], cols[start : start + step]
-        hit = wide[r] == c[:, None]
-        found = hit.any(dim=1)
-        part = (wide_d[r] * hit).sum(dim=1)
-        miss = (~found).nonzero(as_tuple=True)[0]
-        if len(miss):
-            a, b = features[r[miss]], features[c[miss]]
-            part[miss] = ((a * a).sum(1) + (b * b).sum(1) - 2 * (a * b).sum(1)).clip(min=0.0)
-        out[start : start + step] = part
-    out[rows == cols] = 0.0
-    return out
+def _set_distances(features: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """Squared distances of the R* pairs (rows[p], cols[p]), sorted by row then column."""
+    squared = (features * features).sum(1)
+    return _pair_distances(features, squared, _pointers(rows, len(features)), cols)
 
 
 def _coalesce(rows: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor, n: int) -> tuple[torch.Tensor, ...]:
@@ -203,13 +327,11 @@ def _pointers(keys: torch.Tensor, n: int) -> torch.Tensor:
 def encode(features: torch.Tensor, k1: int = 20, k2: int = 6, block: int = 1024) -> Encoding:
     """The k-reciprocal encoding of ``features`` (a tensor on the device that should do the work)."""
     n = len(features)
-    # A wider neighbour list than the sets need: the R* pairs' distances are mostly looked up in it.
-    wide, wide_d, row_max = nearest_neighbours(features, max(k1, k2), block, keep=2 * (max(k1, k2) + 1))
-    nearest = wide[:, : max(k1, k2) + 1]
+    nearest, _, row_max = nearest_neighbours(features, max(k1, k2), block)
     k1, half = min(k1, n - 1), min(int(np.around(k1 / 2)), n - 1)
     rows, cols = _expanded_sets(nearest, k1, half, block)
     scale = torch.where(row_max > 0, row_max, torch.ones_like(row_max))
-    weights = torch.exp(-_set_distances(features, rows, cols, wide, wide_d) / scale[rows])
+    weights = torch.exp(-_set_distances(features, rows, cols) / scale[rows])
     sums = torch.zeros(n, dtype=weights.dtype, device=weights.device).index_add_(0, rows, weights)
     vals = weights / sums[rows]
     if k2 > 1:  # V(i) <- mean of V(j) over the k2 nearest j (i itself first)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -133,3 +135,87 @@ def test_too_few_points_for_the_data_dependent_eps():
 def test_config_checks(field, value, message):
     with pytest.raises(ValueError, match=message):
         ClusterConfig(**{field: value})
+
+
+def _float64_products_only(monkeypatch) -> None:
+    """The neighbour search with float64 products throughout (as before its float32 candidates)."""
+    from reid_from_video import kreciprocal
+
+    search = functools.partial(kreciprocal.nearest_neighbours, float32_search=False)
+    monkeypatch.setattr(kreciprocal, "nearest_neighbours", search)
+
+
+def test_the_float32_candidates_give_the_float64_lists_and_labels(monkeypatch):
+    """The products run in float32 to choose candidates, which are scored and certified in float64: the
+    neighbour lists, distances, row maxima and cluster labels of the float64 search."""
+    from reid_from_video import kreciprocal
+
+    feats, _ = clustered(1200, 90, 128, 0.6, seed=7)
+    x = as_tensor(feats)
+    tiled = []
+    original = kreciprocal._tiled_search
+    monkeypatch.setattr(kreciprocal, "_tiled_search", lambda f, *a: tiled.append(f.dtype) or original(f, *a))
+    fast = nearest_neighbours(x, 30, block=256)
+    exact = nearest_neighbours(x, 30, block=256, float32_search=False)
+    assert tiled == [torch.float32, torch.float64]
+    np.testing.assert_array_equal(fast[0].numpy(), exact[0].numpy())
+    np.testing.assert_allclose(fast[1].numpy(), exact[1].numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fast[2].numpy(), exact[2].numpy(), rtol=1e-12)
+    config = ClusterConfig(k1=20, k2=6, rho=1.6e-3, min_samples=4, block=256, device="cpu")
+    fast_result = cluster(feats, config)
+    _float64_products_only(monkeypatch)
+    exact_result = cluster(feats, config)
+    np.testing.assert_array_equal(fast_result.labels, exact_result.labels)
+    assert fast_result.eps == exact_result.eps and fast_result.n_clusters >= 50  # a real clustering
+
+
+def test_rows_the_float32_bound_cannot_certify_are_searched_again_in_float64(monkeypatch):
+    """80 copies of one point: each copy's nearest are copies at distance 0, tied with more copies past its
+    candidates, so no float32 bound separates them: those rows are searched again against all, in float64,
+    and the rest are not."""
+    from reid_from_video import kreciprocal
+
+    feats, _ = clustered(600, 40, 64, 0.6, seed=3)
+    feats[:80] = feats[0]
+    searched = []
+    original = kreciprocal.squared_euclidean
+    monkeypatch.setattr(
+        kreciprocal, "squared_euclidean", lambda a, *r: searched.append(len(a)) or original(a, *r)
+    )
+    ids, d, row_max = nearest_neighbours(as_tensor(feats), 20, block=128)
+    assert 80 <= sum(searched) < 100
+    assert (ids[:80] < 80).all() and (d[:80] < 1e-9).all()  # 0 to float64 rounding
+    exact = nearest_neighbours(as_tensor(feats), 20, block=128, float32_search=False)
+    # Rows near the copies have them tied at one distance: any of them is a right answer, the distances
+    # are the float64 search's.
+    np.testing.assert_allclose(d.numpy(), exact[1].numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(row_max.numpy(), exact[2].numpy(), rtol=1e-12)
+
+
+def test_sampled_and_gathered_pair_products_agree():
+    """The CPU's sampled product and the gathering path used off the CPU give the same a.b of every pair."""
+    from reid_from_video.kreciprocal import _gathered_products, _pointers, _sampled_products
+
+    rng = np.random.default_rng(1)
+    x = torch.as_tensor(rng.normal(size=(300, 40)))
+    rows = torch.as_tensor(np.sort(rng.integers(0, 300, 2000)))
+    cols = torch.as_tensor(rng.integers(0, 300, 2000))
+    keys = torch.unique(rows * 300 + cols)  # sorted by row, then column, no duplicates
+    rows, cols = keys // 300, keys % 300
+    sampled = _sampled_products(x, _pointers(rows, 300), cols)
+    np.testing.assert_allclose(sampled.numpy(), _gathered_products(x, rows, cols).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(sampled.numpy(), (x[rows] * x[cols]).sum(1).numpy(), rtol=1e-12)
+
+
+def test_the_float32_products_run_at_full_precision_and_restore_the_callers_setting():
+    """A caller that allowed TF32 / bf16 products does not loosen the error bound the search relies on."""
+    from reid_from_video.kreciprocal import _ieee_float32_products
+
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("medium")
+    try:
+        with _ieee_float32_products():
+            assert torch.get_float32_matmul_precision() == "highest"
+        assert torch.get_float32_matmul_precision() == "medium"
+    finally:
+        torch.set_float32_matmul_precision(before)
