@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from bench_appearance_pets09 import SEQ, mot_tree, scores  # noqa: E402  (benchmarks/ is on the path as a script)
+from bench_appearance_pets09 import mot_tree, scores  # noqa: E402  (benchmarks/ is on the path as a script)
 from ultralytics_peer import Dets, installed, mot_rows, osnet_for_ultralytics, ultralytics_tracker
 
 from reid_from_video.core import onnx_session
@@ -85,25 +85,30 @@ def track_config(data: Path, *overrides: str) -> TrackConfig:
     return load_config(TrackConfig, "pets09", [*paths, "progress=false", *overrides], stage="track")
 
 
-def run_ours(data: Path, out: Path, overrides: list[str], pinned: bool) -> tuple[Path, float, dict]:
-    """``rfv track`` on the video: the MOT file, the overall frames/s and the per-stage frames/s."""
+def run_ours(
+    video: Path, data: Path, out: Path, overrides: list[str], pinned: bool
+) -> tuple[Path, float, dict]:
+    """``rfv track`` on ``video``: the MOT file, the overall frames/s and the per-stage frames/s."""
     shutil.rmtree(out, ignore_errors=True)
     config = track_config(data, *overrides)
     with pinned_batches() if pinned else contextlib.nullcontext():
         start = time.perf_counter()
-        run_track(data / VIDEO, out, config)
+        run_track(video, out, config)
         seconds = time.perf_counter() - start
     camera = TrackResult.read(out).cameras[0]
     stages = {k: round(v) for k, v in camera.stage_frames_per_s.items()}
-    return out / "mot" / f"{Path(VIDEO).stem}.txt", camera.frames / seconds, stages
+    return out / "mot" / f"{video.stem}.txt", camera.frames / seconds, stages
 
 
-def run_peer(data: Path, out: Path, make_tracker: Callable, step: Callable) -> tuple[Path, float]:
-    """A peer's tracker after our detector, frame by frame (one frame per detector call, as the peers'
-    examples run): ``make_tracker(config)`` builds it, ``step(tracker, frame, found)`` gives a frame's MOT
-    rows. The MOT file and the frames/s, building the detector and the tracker included."""
-    config = track_config(data, "detector.batch=1")
-    camera = discover_cameras(data / VIDEO)[0]
+def run_peer(
+    video: Path, data: Path, out: Path, make_tracker: Callable, step: Callable, settings: tuple[str, ...] = ()
+) -> tuple[Path, float]:
+    """A peer's tracker after our detector on ``video``, frame by frame (one frame per detector call, as
+    the peers' examples run): ``make_tracker(config)`` builds it, ``step(tracker, frame, found)`` gives a
+    frame's MOT rows. ``settings``: overrides of the track config the detector is built from. The MOT file
+    and the frames/s, building the detector and the tracker included."""
+    config = track_config(data, *settings, "detector.batch=1")
+    camera = discover_cameras(video)[0]
     start = time.perf_counter()
     detector = build_detector(config.detector, camera.path, camera.name)
     tracker = make_tracker(config)
@@ -112,13 +117,15 @@ def run_peer(data: Path, out: Path, make_tracker: Callable, step: Callable) -> t
         rows.extend(step(tracker, frame, detector.detect([frame.image], [frame.index])[0]))
         frames += 1
     seconds = time.perf_counter() - start
-    result = out / "mot" / f"{SEQ}.txt"
+    result = out / "mot" / f"{video.stem}.txt"
     result.parent.mkdir(parents=True, exist_ok=True)
     write_mot(result, pd.DataFrame(rows, columns=list(MOT_COLUMNS)), kind="result")
     return result, frames / seconds
 
 
-def run_boxmot(data: Path, out: Path) -> tuple[Path, float] | None:
+def run_boxmot(
+    video: Path, data: Path, out: Path, settings: tuple[str, ...] = ()
+) -> tuple[Path, float] | None:
     """boxmot's StrongSORT with the OSNet file as its re-ID model."""
     try:
         import torch
@@ -146,10 +153,10 @@ def run_boxmot(data: Path, out: Path) -> tuple[Path, float] | None:
             for box, track_id in zip(tracks.geometry.values.numpy(), tracks.track_ids.numpy(), strict=True)
         ]
 
-    return run_peer(data, out, make, step)
+    return run_peer(video, data, out, make, step, settings)
 
 
-def run_ultralytics(data: Path, out: Path, kind: str) -> tuple[Path, float] | None:
+def run_ultralytics(video: Path, data: Path, out: Path, kind: str) -> tuple[Path, float] | None:
     """ultralytics' tracker ``kind`` (botsort, deepocsort, tracktrack: its trackers with re-ID) with its
     shipped settings, re-ID on, the OSNet file as its re-ID model (normalisation inside, batch freed:
     :mod:`ultralytics_peer`)."""
@@ -163,7 +170,7 @@ def run_ultralytics(data: Path, out: Path, kind: str) -> tuple[Path, float] | No
     def step(tracker: Any, frame, found) -> list[list]:
         return mot_rows(frame.index, tracker.update(Dets.from_tlwh(found.boxes, found.scores), frame.image))
 
-    return run_peer(data, out, make, step)
+    return run_peer(video, data, out, make, step)
 
 
 def mot_scores(tree: Path, result: Path) -> dict[str, float]:
@@ -196,15 +203,15 @@ def main() -> int:
     if not (args.data / VIDEO).is_file():
         print(f"PETS09 video not found: {args.data / VIDEO} (--data or RFV_DATA)", file=sys.stderr)
         return 1
-    tree = mot_tree(args.data, args.out)
+    tree, video = mot_tree(args.data, args.out), args.data / VIDEO
     rows: dict[str, dict] = {}
     print(f"{os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.1f} at the start")
     for round_ in range(args.rounds):
         for k, (name, (overrides, pinned)) in enumerate(OURS.items()):
-            result, fps, stages = run_ours(args.data, args.out / f"ours{k}", overrides, pinned)
+            result, fps, stages = run_ours(video, args.data, args.out / f"ours{k}", overrides, pinned)
             if name not in rows or fps > rows[name]["frames/s"]:
                 rows[name] = {**mot_scores(tree, result), "frames/s": fps, "stage frames/s": stages}
-        peer = run_boxmot(args.data, args.out / "boxmot")
+        peer = run_boxmot(video, args.data, args.out / "boxmot")
         if peer is None:
             if round_ == 0:
                 print("boxmot is not installed (pip install boxmot): its StrongSORT is skipped")
@@ -213,7 +220,7 @@ def main() -> int:
             if name not in rows or peer[1] > rows[name]["frames/s"]:
                 rows[name] = {**mot_scores(tree, peer[0]), "frames/s": peer[1], "stage frames/s": {}}
         for kind in ULTRALYTICS:
-            peer = run_ultralytics(args.data, args.out / f"ultralytics-{kind}", kind)
+            peer = run_ultralytics(video, args.data, args.out / f"ultralytics-{kind}", kind)
             if peer is None:
                 if round_ == 0:
                     print("ultralytics is not installed (pip install ultralytics): its trackers are skipped")

@@ -38,3 +38,21 @@ def test_dets_from_tlwh_and_mot_rows_are_each_others_boxes():
     np.testing.assert_array_equal(dets.xywh, [[10, 20, 4, 8]])
     tracks = np.hstack([dets.xyxy, [[7, 0.7, 0, 0]]])  # ultralytics' output: x1, y1, x2, y2, id, score, ...
     assert mot_rows(3, tracks) == [[3, 7, 8, 16, 4, 8, 1, -1, -1]]
+
+
+def test_the_crowd_clip_plays_the_mot17_frames_forward_and_back(shared_data, tmp_path):
+    """bench_pipeline_crowd's clip: every step a real frame-to-frame motion, the frames in that order."""
+    import cv2
+    from bench_pipeline_crowd import FRAMES, back_and_forth, crowd_clip
+
+    order = back_and_forth(8, 20)
+    assert order == [0, 1, 2, 3, 4, 5, 6, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5]
+    need(shared_data, FRAMES)
+    clip = crowd_clip(shared_data, tmp_path, 20)
+    sources = [cv2.imread(str(p)).astype(np.float32) for p in sorted((shared_data / FRAMES).glob("*.jpg"))]
+    capture = cv2.VideoCapture(str(clip))
+    decoded = [capture.read()[1] for _ in range(20)]
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 20 and decoded[-1].shape == (1080, 1920, 3)
+    for k in (0, 7, 9, 14, 19):  # each decoded frame is nearest to its source frame (lossy codec)
+        errors = [np.abs(decoded[k].astype(np.float32) - source).mean() for source in sources]
+        assert int(np.argmin(errors)) == order[k]
