@@ -11,8 +11,7 @@ OSNet-x0.25 MSMT17 (ONNX; both files have a fixed batch of 1), the ``pets09`` pr
   (:mod:`reid_from_video.core.onnx_session`), all crops of a frame in one call, ``detector.batch``
   frames per detector call; ``pipeline=false``;
 * ``ours, pipelined``: the same, the stages overlapped in threads (``pipeline=true``; the default,
-  ``pipeline=null``, overlaps them on a GPU or with 4 cores a worker, and not on the 2-core box, where
-  this benchmark shows why);
+  ``pipeline=null``, overlaps them with a network model from 2 cores a worker or on a GPU);
 * ``boxmot StrongSORT, end to end`` (``pip install boxmot``): the same decoded frames and the same detector
   (one frame per call, as its examples run), boxmot's StrongSORT given the OSNet file as its re-ID model
   (its loader runs it one crop per call); its defaults, appearance gate 0.4. Skipped, with a line saying

@@ -249,17 +249,28 @@ def test_automatic_threads_share_the_cores_among_workers_and_overlapping_stages_
 
 
 @pytest.mark.parametrize(
-    ("cores", "device", "overlap"), [(2, "cpu", False), (8, "cpu", True), (2, "cuda", True)]
+    ("cores", "device", "overlap"), [(1, "cpu", False), (2, "cpu", True), (8, "cpu", True), (1, "cuda", True)]
 )
-def test_the_stages_overlap_by_default_on_a_gpu_or_with_four_cores_a_worker(
+def test_the_stages_overlap_by_default_with_a_network_on_a_gpu_or_two_cores_a_worker(
     cores: int, device: str, overlap: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(cores)))
     config = load_config(TrackConfig, None, [f"detector.device={device}", "embedder.device=cpu"])
-    assert config.pipeline is None
+    assert config.pipeline is None and config.detector.backend == "yolo"  # a network model
     assert camera_module.how_stages_run(config).pipeline is overlap
     two_workers = load_config(TrackConfig, None, ["workers=2", "detector.device=cpu", "embedder.device=cpu"])
-    assert camera_module.how_stages_run(two_workers).pipeline is (cores // 2 >= 4)
+    assert camera_module.how_stages_run(two_workers).pipeline is (cores // 2 >= 2)
+
+
+@pytest.mark.parametrize(("cores", "overlap"), [(2, False), (3, False), (4, True)])
+def test_without_a_network_model_the_stages_overlap_by_default_from_four_cores_a_worker(
+    cores: int, overlap: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Background subtraction and colour histograms: single-threaded stages that gained nothing from the
+    overlap on 2 cores."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(cores)))
+    config = load_config(TrackConfig, None, ["detector.backend=bgsub", "embedder.backend=histogram"])
+    assert camera_module.how_stages_run(config).pipeline is overlap
 
 
 def test_a_cameras_own_cores_decide_its_threads_and_overlap_whatever_the_machine_has(
@@ -270,7 +281,7 @@ def test_a_cameras_own_cores_decide_its_threads_and_overlap_whatever_the_machine
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(32)))
     config = load_config(TrackConfig, None, ["workers=4", "detector.device=cpu", "embedder.device=cpu"])
     assert camera_module.how_stages_run(config).detector.threads == 8
-    for cores, overlap in ((2, False), (6, True)):
+    for cores, overlap in ((1, False), (2, True)):
         settled = camera_module.how_stages_run(config, cores=cores)
         assert settled.detector.threads == settled.embedder.threads == cores
         assert settled.pipeline is overlap

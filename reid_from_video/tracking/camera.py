@@ -130,25 +130,29 @@ def _tracked(
         yield ready
 
 
-PIPELINE_MIN_CORES = 4  # per worker, for pipeline=null to overlap the stages on the CPU
+# Cores per worker for pipeline=null to overlap the stages on the CPU: with a network model, and without.
+NETWORK_PIPELINE_MIN_CORES, PIPELINE_MIN_CORES = 2, 4
 NETWORK_BACKENDS = ("yolo", "yolox", "onnx", "torch")  # detector / embedder backends that can use a GPU
 
 
 def how_stages_run(config: TrackConfig, cores: int | None = None) -> TrackConfig:
     """``config`` with its automatic settings made definite for a camera given ``cores`` CPU cores (None:
-    the machine's shared among the ``workers``): ``pipeline`` (null: overlap when a model runs on a GPU or
-    the camera has ``PIPELINE_MIN_CORES`` cores), ``detector.threads`` / ``embedder.threads`` (0: the
-    camera's cores), and, when the stages overlap, spin-waiting off: each model may then
-    use every core while the other waits, and an idle one gives them back. (Measured on PETS09, 2 cores:
-    splitting the cores between detector and embedder starves the embedder, the slowest stage; spinning
-    threads of the waiting model take the cores from the working one; and with both models on both cores,
-    the overlap gains nothing there.)"""
+    the machine's shared among the ``workers``): ``pipeline`` (null: overlap when a network model runs on a
+    GPU or with ``NETWORK_PIPELINE_MIN_CORES`` cores, or, without one, the camera has ``PIPELINE_MIN_CORES``),
+    ``detector.threads`` / ``embedder.threads`` (0: the camera's cores), and, when the stages overlap,
+    spin-waiting off: each model may then use every core while the other waits, and an idle one gives them
+    back. (Measured on 2 cores, benchmarks/bench_pipeline_pets09.py and bench_pipeline_crowd.py: splitting
+    the cores between detector and embedder starves the embedder, the slowest stage; spinning threads of
+    the waiting model take the cores from the working one; with both models on both cores the overlap hides
+    the decoding, cropping and crop writing behind the networks: 1.03x to 1.30x on PETS09 on two boxes (one
+    loaded first box: 0.94x), 1.20x on a 1080p crowd. Background subtraction and histograms gain nothing
+    from it on 2 cores.)"""
     share = max(1, cores if cores is not None else cpu_cores() // config.workers)
     pipeline = config.pipeline
     if pipeline is None:
         models = [s for s in (config.detector, config.embedder) if s.backend in NETWORK_BACKENDS]
         on_gpu = any(resolve_device(s.device).startswith("cuda") for s in models)  # imports torch for auto
-        pipeline = on_gpu or share >= PIPELINE_MIN_CORES
+        pipeline = on_gpu or share >= (NETWORK_PIPELINE_MIN_CORES if models else PIPELINE_MIN_CORES)
     sections = {}
     for name in ("detector", "embedder"):
         section = getattr(config, name)

@@ -60,8 +60,8 @@ class TrackConfig:
         None,
         "overlap the stages of a camera in threads (decode, detect, embed, track, crop writing), each a few "
         "frames ahead of the next; false: one stage after the other (the same outputs); null: overlap when a "
-        "model runs on a GPU or each worker has 4 or more CPU cores (on 2 cores the models already use both "
-        "and overlapping measured no faster: benchmarks/bench_pipeline_pets09.py)",
+        "network model (yolo, yolox, onnx, torch) runs on a GPU or each worker has 2 or more CPU cores, or, "
+        "with no network model, 4 or more (benchmarks/bench_pipeline_pets09.py, bench_pipeline_crowd.py)",
     )
     shard: str = option(
         "1/1",
