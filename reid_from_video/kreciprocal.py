@@ -370,14 +370,22 @@ def jaccard_block(encoding: Encoding, start: int, stop: int) -> torch.Tensor:
 
 
 def jaccard_pairs(
-    encoding: Encoding, start: int, stop: int
+    encoding: Encoding, start: int, stop: int, scratch: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(rows, cols, distances): the pairs of a row in ``start:stop`` and any row that share a neighbour, with
     their Jaccard distances, row by row. Every other pair is at exactly 1 (nothing shared), so these are
-    all the distances below 1, without a pass over the N-wide rows for each."""
-    shared = _shared_block(encoding, start, stop)
-    rows, cols = torch.nonzero(shared, as_tuple=True)  # the sums of minima are >= 0
-    return rows + start, cols, _jaccard(shared[rows, cols])
+    all the distances below 1, without a pass over the N-wide rows for each.
+
+    ``scratch``: a zeroed buffer of at least ``(stop - start) * N`` elements of the encoding's dtype and
+    device, for a caller that goes through the blocks one after another: it is left zeroed (only the
+    entries the block touched are cleared), which spares allocating and clearing a block-by-N array for
+    every block (a third of this function's time at N = 20000)."""
+    shared = _shared_block(encoding, start, stop, scratch)
+    rows, cols = torch.nonzero(shared, as_tuple=True)  # the sums of minima are > 0 where touched
+    values = shared[rows, cols]
+    if scratch is not None:
+        shared[rows, cols] = 0.0
+    return rows + start, cols, _jaccard(values)
 
 
 def _jaccard(shared: torch.Tensor) -> torch.Tensor:
@@ -385,8 +393,9 @@ def _jaccard(shared: torch.Tensor) -> torch.Tensor:
     return (1.0 - shared / (2.0 - shared)).clip(min=0.0)  # rounding can leave -1e-16 for equal rows
 
 
-def _shared_block(encoding: Encoding, start: int, stop: int) -> torch.Tensor:
-    """sum_k min(V(r, k), V(j, k)) for the rows r in ``start:stop`` and all j, shape (stop - start, N).
+def _shared_block(encoding: Encoding, start: int, stop: int, out: torch.Tensor | None = None) -> torch.Tensor:
+    """sum_k min(V(r, k), V(j, k)) for the rows r in ``start:stop`` and all j, shape (stop - start, N), in
+    the front of ``out`` (zeroed) when given, else in a new array.
 
     For every entry V(r, k) of the block and every entry V(j, k) of the same column k, min(V(r, k), V(j, k))
     is added to (r, j): the work is the sum over the block's entries of their column's length, done in
@@ -394,7 +403,11 @@ def _shared_block(encoding: Encoding, start: int, stop: int) -> torch.Tensor:
     """
     n = encoding.n
     first, last = int(encoding.row_ptr[start]), int(encoding.row_ptr[stop])
-    shared = torch.zeros((stop - start) * n, dtype=encoding.vals.dtype, device=encoding.vals.device)
+    size = (stop - start) * n
+    if out is None:
+        shared = torch.zeros(size, dtype=encoding.vals.dtype, device=encoding.vals.device)
+    else:
+        shared = out[:size]
     columns = encoding.cols[first:last]
     counts = encoding.column_ptr[columns + 1] - encoding.column_ptr[columns]
     ends = torch.cumsum(counts, 0).cpu()

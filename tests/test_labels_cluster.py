@@ -219,3 +219,16 @@ def test_the_float32_products_run_at_full_precision_and_restore_the_callers_sett
         assert torch.get_float32_matmul_precision() == "medium"
     finally:
         torch.set_float32_matmul_precision(before)
+
+
+def test_jaccard_pairs_through_a_reused_scratch_buffer_are_the_same_and_leave_it_zeroed():
+    feats, _ = clustered(300, 30, 32, 0.8, seed=8)
+    encoding = encode(as_tensor(feats), 10, 3, block=64)
+    scratch = torch.zeros(64 * 300, dtype=torch.float64)
+    for start in range(0, 300, 64):
+        stop = min(start + 64, 300)
+        fresh = jaccard_pairs(encoding, start, stop)
+        reused = jaccard_pairs(encoding, start, stop, scratch)
+        for a, b in zip(fresh, reused, strict=True):
+            assert torch.equal(a, b)
+        assert len(fresh[0]) > 0 and not scratch.any()

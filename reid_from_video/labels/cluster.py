@@ -163,9 +163,10 @@ def distance_rows(features: np.ndarray | torch.Tensor, config: ClusterConfig) ->
     if config.distance == "jaccard":
         k1, k2 = scaled_k(config, n)
         encoding = encode(x, k1, k2, block=config.block)
+        scratch = torch.zeros(min(config.block, n) * n, dtype=encoding.vals.dtype, device=x.device)
         for start in range(0, n, config.block):
             stop = min(start + config.block, n)
-            yield ListedRows(start, stop, *jaccard_pairs(encoding, start, stop), fill=1.0)
+            yield ListedRows(start, stop, *jaccard_pairs(encoding, start, stop, scratch), fill=1.0)
     else:
         x = x / x.norm(dim=1, keepdim=True).clamp(min=1e-12)
         for start in range(0, n, config.block):
