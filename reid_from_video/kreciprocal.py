@@ -141,52 +141,48 @@ def _tiled_search(
     a.b``), in preallocated buffers. A column left out of a row's nearest list is at least as far as all
     of that list, one left out of its farthest at most as far as all of that one."""
     n = len(features)
-    near_width, far_width = min(near_width, n), min(far_width, n)
-    lists = []
-    for width, fill in ((near_width, float("inf")), (far_width, -float("inf"))):
-        lists.append(
-            (
-                torch.full((n, width), fill, dtype=features.dtype, device=features.device),
-                torch.full((n, width), -1, dtype=torch.int64, device=features.device),
-            )
-        )
-    (near, near_ids), (far, far_ids) = lists
+    near = _empty_list(n, min(near_width, n), float("inf"), features)
+    far = _empty_list(n, min(far_width, n), -float("inf"), features)
     squared = (features * features).sum(1)
     products = torch.empty(block * block, dtype=features.dtype, device=features.device)
     sums = torch.empty(block * block, dtype=features.dtype, device=features.device)
     for start in range(0, n, block):
-        rows = torch.arange(start, min(start + block, n), device=features.device)
+        stop = min(start + block, n)
         for first in range(start, n, block):
-            cols = torch.arange(first, min(first + block, n), device=features.device)
-            a, b = features[start : start + len(rows)], features[first : first + len(cols)]
-            size, shape = len(rows) * len(cols), (len(rows), len(cols))
-            product = torch.mm(a, b.T, out=products[:size].view(shape))
-            d = torch.add(squared[rows, None], squared[None, cols], out=sums[:size].view(shape))
+            last = min(first + block, n)
+            size, shape = (stop - start) * (last - first), (stop - start, last - first)
+            product = torch.mm(features[start:stop], features[first:last].T, out=products[:size].view(shape))
+            d = torch.add(squared[start:stop, None], squared[None, first:last], out=sums[:size].view(shape))
             d.add_(product.mul_(-2.0)).clamp_(min=0.0)
             if first == start:
                 d.fill_diagonal_(0.0)  # the exact self distance (rounding can leave a tiny positive)
-            for tile_rows, tile_cols, tile in ((rows, cols, d), (cols, rows, d.T)):
-                _merge(near, near_ids, tile_rows, tile, tile_cols[0], largest=False)
-                _merge(far, far_ids, tile_rows, tile, tile_cols[0], largest=True)
+            for row_0, column_0, tile in ((start, first, d), (first, start, d.T)):
+                _merge(*near, row_0, tile, column_0, largest=False)
+                _merge(*far, row_0, tile, column_0, largest=True)
                 if first == start:
                     break  # a diagonal tile's transpose is itself
-    return (near, near_ids), (far, far_ids)
+    return near, far
+
+
+def _empty_list(n: int, width: int, fill: float, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A running list of ``width`` (distance, column) per row: distances ``fill``, columns -1."""
+    values = torch.full((n, width), fill, dtype=like.dtype, device=like.device)
+    return values, torch.full((n, width), -1, dtype=torch.int64, device=like.device)
 
 
 def _merge(
     values: torch.Tensor,
     columns: torch.Tensor,
-    rows: torch.Tensor,
+    first_row: int,
     d: torch.Tensor,
-    first_column: torch.Tensor,
+    first_column: int,
     largest: bool,
 ) -> None:
-    """Rows ``rows`` of a running list (``values`` at ``columns``: the smallest, or with ``largest`` the
-    largest, seen so far) merged with the tile ``d`` of those rows' distances to the columns from
-    ``first_column`` on. Only the rows with a distance beyond their list's edge are touched: after a
-    row's first tiles, few are."""
+    """A running list (``values`` at ``columns``: the smallest, or with ``largest`` the largest, seen so far)
+    merged with the tile ``d`` of rows ``first_row``.. and columns ``first_column``.. . Only the rows with a
+    distance beyond their list's edge are touched: after a row's first tiles, few are."""
     width = values.shape[1]
-    current = values[rows]
+    current = values[first_row : first_row + len(d)]
     edge = current.min(dim=1).values if largest else current.max(dim=1).values
     entering = (d > edge[:, None]) if largest else (d < edge[:, None])
     counts = entering.sum(dim=1)
@@ -195,10 +191,11 @@ def _merge(
         return
     touched = counts.nonzero(as_tuple=True)[0]
     new, at = torch.topk(d[touched], min(most, width), dim=1, largest=largest, sorted=False)
+    rows = touched + first_row
     merged = torch.cat([current[touched], new], dim=1)
-    merged_columns = torch.cat([columns[rows[touched]], at + first_column], dim=1)
+    merged_columns = torch.cat([columns[rows], at + first_column], dim=1)
     kept, slots = torch.topk(merged, width, dim=1, largest=largest, sorted=False)
-    values[rows[touched]], columns[rows[touched]] = kept, merged_columns.gather(1, slots)
+    values[rows], columns[rows] = kept, merged_columns.gather(1, slots)
 
 
 def _smallest(d: torch.Tensor, ids: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
