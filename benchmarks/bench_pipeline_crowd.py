@@ -37,7 +37,7 @@ from pathlib import Path
 
 import cv2
 import pandas as pd
-from bench_pipeline_pets09 import OURS, run_boxmot, run_ours  # noqa: E402  (benchmarks/ is on the path)
+from bench_pipeline_pets09 import OURS, TRACKTRACK_ROW, run_boxmot, run_ours  # noqa: E402  (benchmarks/ is on the path)
 
 from reid_from_video.io.mot import read_mot
 
@@ -98,7 +98,7 @@ def main() -> int:
     rows: dict[str, dict] = {}
     for _ in range(args.rounds):
         for k, (name, (overrides, pinned)) in enumerate(OURS.items()):
-            if "0.6" in name:  # bench_pipeline_pets09's like-for-like row for TrackTrack: no peer here
+            if name == TRACKTRACK_ROW:  # the like-for-like row for ultralytics' TrackTrack: not run here
                 continue
             folder = args.out / f"ours{k}"
             result, fps, stages = run_ours(clip, args.data, folder, [*args.set, *overrides], pinned)
