@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -228,9 +229,9 @@ def test_pets09_pipelined_equals_sequential(shared_data: Path, tmp_path: Path) -
         "progress=false",
     ]
     texts = []
-    for pipeline in ("false", "true"):
-        config = load_config(TrackConfig, "pets09", [*overrides, f"pipeline={pipeline}"], stage="track")
-        out = tmp_path / pipeline
+    for how in (["pipeline=false"], ["pipeline=true", "embedder.parallel_frames=3"]):
+        config = load_config(TrackConfig, "pets09", [*overrides, *how], stage="track")
+        out = tmp_path / how[0].replace("=", "_")
         run_track(video, out, config)
         texts.append(_outputs(out, video.stem))
     assert texts[0][0].count("\n") > 300  # about 5 people over 84 frames
@@ -285,6 +286,85 @@ def test_a_cameras_own_cores_decide_its_threads_and_overlap_whatever_the_machine
         settled = camera_module.how_stages_run(config, cores=cores)
         assert settled.detector.threads == settled.embedder.threads == cores
         assert settled.pipeline is overlap
+
+
+@pytest.mark.parametrize("cores", [2, 4])
+def test_an_onnx_embedder_on_the_cpu_embeds_a_frame_per_core_when_the_stages_overlap(
+    cores: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(cores)))
+    onnx = ["embedder.backend=onnx", "embedder.device=cpu", "detector.device=cpu"]
+
+    def settled(*overrides: str):
+        return camera_module.how_stages_run(load_config(TrackConfig, None, [*onnx, *overrides]))
+
+    overlapped = settled("pipeline=true")
+    assert (overlapped.embedder.parallel_frames, overlapped.embedder.threads) == (cores, 1)
+    assert overlapped.detector.threads == cores  # the detector keeps every core
+    asked = settled("pipeline=true", "embedder.threads=2")
+    assert (asked.embedder.parallel_frames, asked.embedder.threads) == (cores // 2, 2)
+    sequential = settled("pipeline=false")
+    assert (sequential.embedder.parallel_frames, sequential.embedder.threads) == (1, cores)
+    on_gpu = settled("pipeline=true", "embedder.device=cuda")
+    assert (on_gpu.embedder.parallel_frames, on_gpu.embedder.threads) == (1, cores)
+    histogram = camera_module.how_stages_run(
+        load_config(TrackConfig, None, ["pipeline=true", "embedder.backend=histogram"])
+    )
+    assert histogram.embedder.parallel_frames == 1
+    assert settled("pipeline=false", "embedder.parallel_frames=3").embedder.parallel_frames == 3
+    with pytest.raises(ConfigError, match="parallel_frames"):
+        load_config(TrackConfig, None, ["embedder.parallel_frames=-1"])
+
+
+class _SlowEmbedder:
+    """Features that name their frame and box, made after a random pause (so that parallel calls finish
+    out of order); fails at ``fail_at``."""
+
+    needs_pixels = False
+    identity = None
+    appearance_gate = None
+
+    def __init__(self, fail_at: int | None = None):
+        self.fail_at = fail_at
+        self.rng = np.random.default_rng(3)
+
+    def embed(self, image: object, boxes: np.ndarray, index: int) -> np.ndarray:
+        time.sleep(float(self.rng.uniform(0, 0.004)))
+        if index == self.fail_at:
+            raise RuntimeError(f"embedder failed at frame {index}")
+        return np.array([[index, k] for k in range(len(boxes))], np.float32)
+
+
+def _frames(count: int):
+    for index in range(count):
+        boxes = np.zeros((index % 4, 4))  # frames without a box too
+        yield index, index / 25, None, boxes, np.ones(len(boxes))
+
+
+def test_frames_embedded_in_parallel_come_out_in_order_with_their_own_features() -> None:
+    times: dict[str, float] = {"embed": 0.0}
+    one = list(camera_module._embedded(_frames(40), _SlowEmbedder(), {"embed": 0.0}, parallel=1))
+    before = threading.active_count()
+    three = list(camera_module._embedded(_frames(40), _SlowEmbedder(), times, parallel=3))
+    assert [item[0] for item in three] == list(range(40))
+    for a, b in zip(one, three, strict=True):
+        assert (a[5] is None and b[5] is None) or np.array_equal(a[5], b[5])
+    assert three[5][5].tolist() == [[5, 0]]
+    assert times["embed"] > 0 and threading.active_count() == before
+
+
+def test_a_failing_parallel_embedding_raises_at_its_frame_and_leaves_no_thread() -> None:
+    before = threading.active_count()
+    seen = []
+    with pytest.raises(RuntimeError, match="frame 9"):
+        for item in camera_module._embedded(_frames(40), _SlowEmbedder(fail_at=9), {"embed": 0.0}, 3):
+            seen.append(item[0])
+    assert seen == list(range(9))
+    assert threading.active_count() == before
+    stopped = camera_module._embedded(_frames(40), _SlowEmbedder(), {"embed": 0.0}, 3)
+    assert [next(stopped)[0] for _ in range(2)] == [0, 1]
+    stopped.close()  # a consumer that stops early: the pool's threads end
+    assert threading.active_count() == before
 
 
 def test_graph_optimization_levels_give_the_same_outputs_to_rounding(tmp_path: Path) -> None:

@@ -53,6 +53,12 @@ class EmbedderConfig:
     threads: int = threads_option("onnx")
     spin: bool = spin_option("onnx")
     graph_optimization: OptimizationLevel = graph_optimization_option("onnx")
+    parallel_frames: int = option(
+        0,
+        "onnx on the CPU: frames embedded at the same time, each call on `threads` threads; 0: automatic "
+        "(when the stages overlap, as many as the camera's cores over `threads`, single-threaded calls "
+        "unless `threads` is set; else 1)",
+    )
     device: str = option("auto", "onnx / torch: auto (GPU when present), cpu, cuda")
     bins: int = option(8, "histogram: bins per HSV channel")
     calibrated_gate: bool = option(
@@ -73,4 +79,6 @@ class EmbedderConfig:
     def __post_init__(self) -> None:
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
+        if self.parallel_frames < 0:
+            raise ValueError(f"parallel_frames must be >= 0, got {self.parallel_frames}")
         OnnxRuntime.of(self)  # checks the runtime options

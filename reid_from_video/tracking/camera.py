@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from reid_from_video.core.device import cpu_cores, resolve_device
 from reid_from_video.detect import build_detector
 from reid_from_video.detect.base import Detector
 from reid_from_video.embed import Embedder, build_embedder
+from reid_from_video.embed.base import EmbedderConfig
 from reid_from_video.io.mot import MOT_COLUMNS, write_mot
 from reid_from_video.io.store import CameraWriter, TrackletStore
 from reid_from_video.io.video import Camera, iter_frames
@@ -92,13 +94,41 @@ def _detected(batches: Iterable[list], detector: Detector, times: dict[str, floa
             yield index, time_s, image, boxes, scores
 
 
-def _embedded(frames: Iterable[tuple], embedder: Embedder | None, times: dict[str, float]) -> Iterator[tuple]:
-    """(index, time_s, image, boxes, scores, features or None) per frame: all boxes of a frame in one call."""
-    for index, time_s, image, boxes, scores in frames:
+def _embedded(
+    frames: Iterable[tuple], embedder: Embedder | None, times: dict[str, float], parallel: int = 1
+) -> Iterator[tuple]:
+    """(index, time_s, image, boxes, scores, features or None) per frame: all boxes of a frame in one call.
+
+    With ``parallel`` > 1, that many frames are embedded at the same time by a pool of threads (the model
+    releases the GIL), in order; ``times["embed"]`` sums the calls' own times."""
+
+    def embed(frame: tuple) -> tuple[tuple, float]:
+        index, time_s, image, boxes, scores = frame
         t0 = time.perf_counter()
         features = None if embedder is None or not len(boxes) else embedder.embed(image, boxes, index)
-        times["embed"] += time.perf_counter() - t0
-        yield index, time_s, image, boxes, scores, features
+        return (index, time_s, image, boxes, scores, features), time.perf_counter() - t0
+
+    if parallel <= 1:
+        for frame in frames:
+            item, seconds = embed(frame)
+            times["embed"] += seconds
+            yield item
+        return
+    pool = ThreadPoolExecutor(parallel, thread_name_prefix="embed")
+    pending: deque[Future] = deque()
+    try:
+        for frame in frames:
+            pending.append(pool.submit(embed, frame))
+            if len(pending) > parallel:  # every worker busy while the oldest is handed on
+                item, seconds = pending.popleft().result()
+                times["embed"] += seconds
+                yield item
+        while pending:
+            item, seconds = pending.popleft().result()
+            times["embed"] += seconds
+            yield item
+    finally:  # also on an error or an early stop: frames not started are dropped, running ones end
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _tracked(
@@ -139,14 +169,14 @@ def how_stages_run(config: TrackConfig, cores: int | None = None) -> TrackConfig
     """``config`` with its automatic settings made definite for a camera given ``cores`` CPU cores (None:
     the machine's shared among the ``workers``): ``pipeline`` (null: overlap when a network model runs on a
     GPU or with ``NETWORK_PIPELINE_MIN_CORES`` cores, or, without one, the camera has ``PIPELINE_MIN_CORES``),
-    ``detector.threads`` / ``embedder.threads`` (0: the camera's cores), and, when the stages overlap,
-    spin-waiting off: each model may then use every core while the other waits, and an idle one gives them
-    back. (Measured on 2 cores, benchmarks/bench_pipeline_pets09.py and bench_pipeline_crowd.py: splitting
-    the cores between detector and embedder starves the embedder, the slowest stage; spinning threads of
-    the waiting model take the cores from the working one; with both models on both cores the overlap hides
-    the decoding, cropping and crop writing behind the networks: 1.03x to 1.30x on PETS09 on two boxes (one
-    loaded first box: 0.94x), 1.20x on a 1080p crowd. Background subtraction and histograms gain nothing
-    from it on 2 cores.)"""
+    ``detector.threads`` / ``embedder.threads`` (0: the camera's cores), ``embedder.parallel_frames`` (0:
+    see :func:`_parallel_frames`), and, when the stages overlap, spin-waiting off: each model may then use
+    every core while the other waits, and an idle one gives them back. (Measured on 2 cores,
+    benchmarks/bench_pipeline_pets09.py and bench_pipeline_crowd.py: splitting the cores between detector
+    and embedder starves the embedder, the slowest stage; spinning threads of the waiting model take the
+    cores from the working one; with both models on both cores the overlap hides the decoding, cropping and
+    crop writing behind the networks: 1.03x to 1.30x on PETS09 on two boxes (one loaded first box: 0.94x),
+    1.20x on a 1080p crowd. Background subtraction and histograms gain nothing from it on 2 cores.)"""
     share = max(1, cores if cores is not None else cpu_cores() // config.workers)
     pipeline = config.pipeline
     if pipeline is None:
@@ -160,7 +190,28 @@ def how_stages_run(config: TrackConfig, cores: int | None = None) -> TrackConfig
         if pipeline:
             changes["spin"] = False
         sections[name] = dataclasses.replace(section, **changes)
+    sections["embedder"] = _parallel_frames(config.embedder, sections["embedder"], pipeline, share)
     return dataclasses.replace(config, pipeline=pipeline, **sections)
+
+
+def _parallel_frames(
+    asked: EmbedderConfig, settled: EmbedderConfig, pipeline: bool, share: int
+) -> EmbedderConfig:
+    """``settled`` with ``parallel_frames`` definite. Automatic (0): an ONNX embedder on the CPU in an
+    overlapped pipeline embeds ``share`` frames at once with one thread each (or ``share // threads``
+    frames when ``embedder.threads`` was asked for); else one frame at a time. Single-threaded calls side
+    by side keep both cores busy while the decoder, the detector's pre- and post-processing and the crop
+    writer take turns on them, where one two-threaded call waits for its slower thread at every layer
+    (bench_pipeline_crowd.py's two pipelined rows). The outputs are the same (tests/test_track_pipeline.py).
+    """
+    if settled.parallel_frames:
+        return settled
+    on_cpu = settled.backend == "onnx" and not resolve_device(settled.device).startswith("cuda")
+    if not (pipeline and on_cpu):
+        return dataclasses.replace(settled, parallel_frames=1)
+    if asked.threads:
+        return dataclasses.replace(settled, parallel_frames=max(1, share // asked.threads))
+    return dataclasses.replace(settled, threads=1, parallel_frames=share)
 
 
 def track_camera(
@@ -211,7 +262,7 @@ def track_camera(
     frames = _timed(frames_of(source, config, needs_pixels), times, "read")
     batches = stage(_batches(frames, config.detector.batch), "read")
     detected = stage(_detected(batches, detector, times), "detect")
-    embedded = stage(_embedded(detected, embedder, times), "embed")
+    embedded = stage(_embedded(detected, embedder, times, config.embedder.parallel_frames), "embed")
     for ready in stage(_tracked(embedded, tracker, config, counts, times), "track"):
         t0 = time.perf_counter()
         for row in ready:

@@ -48,6 +48,7 @@ RUN_ONLY = (
     "embedder.threads",
     "detector.spin",
     "embedder.spin",
+    "embedder.parallel_frames",
     "executor",
     "ray.address",
     "ray.cpus_per_camera",
