@@ -42,6 +42,6 @@ def graph_optimization_option(backend: str) -> Any:
     return option(
         "all",
         f"{backend}: onnxruntime's graph optimization level; the fastest depends on the network and the CPU "
-        "(OSNet-x0.25 on the 2-core box: extended 1.4x all; YOLOX-nano: all 1.7x extended), outputs differ "
-        "in the last digits",
+        "(README: OSNet-x0.25 ran 1.4x faster with extended on one 2-core box and 2x slower on another; "
+        "YOLOX-nano 1.7x faster with all), outputs differ in the last digits",
     )
