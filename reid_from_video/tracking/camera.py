@@ -189,29 +189,28 @@ def how_stages_run(config: TrackConfig, cores: int | None = None) -> TrackConfig
         changes = {} if section.threads else {"threads": share}
         if pipeline:
             changes["spin"] = False
+        if name == "embedder":
+            changes.update(_parallel_frames(section, pipeline, share))
         sections[name] = dataclasses.replace(section, **changes)
-    sections["embedder"] = _parallel_frames(config.embedder, sections["embedder"], pipeline, share)
     return dataclasses.replace(config, pipeline=pipeline, **sections)
 
 
-def _parallel_frames(
-    asked: EmbedderConfig, settled: EmbedderConfig, pipeline: bool, share: int
-) -> EmbedderConfig:
-    """``settled`` with ``parallel_frames`` definite. Automatic (0): an ONNX embedder on the CPU in an
-    overlapped pipeline embeds ``share`` frames at once with one thread each (or ``share // threads``
-    frames when ``embedder.threads`` was asked for); else one frame at a time. Single-threaded calls side
-    by side keep both cores busy while the decoder, the detector's pre- and post-processing and the crop
-    writer take turns on them, where one two-threaded call waits for its slower thread at every layer
+def _parallel_frames(embedder: EmbedderConfig, pipeline: bool, share: int) -> dict[str, int]:
+    """The changes that make ``embedder.parallel_frames`` definite. Automatic (0): an ONNX embedder on the
+    CPU in an overlapped pipeline embeds ``share`` frames at once with one thread each (``share //
+    threads`` frames when ``embedder.threads`` is set); else one frame at a time. Single-threaded calls
+    side by side keep both cores busy while the decoder, the detector's pre- and post-processing and the
+    crop writer take turns on them, where one two-threaded call waits for its slower thread at every layer
     (bench_pipeline_crowd.py's two pipelined rows). The outputs are the same (tests/test_track_pipeline.py).
     """
-    if settled.parallel_frames:
-        return settled
-    on_cpu = settled.backend == "onnx" and not resolve_device(settled.device).startswith("cuda")
+    if embedder.parallel_frames:
+        return {}
+    on_cpu = embedder.backend == "onnx" and not resolve_device(embedder.device).startswith("cuda")
     if not (pipeline and on_cpu):
-        return dataclasses.replace(settled, parallel_frames=1)
-    if asked.threads:
-        return dataclasses.replace(settled, parallel_frames=max(1, share // asked.threads))
-    return dataclasses.replace(settled, threads=1, parallel_frames=share)
+        return {"parallel_frames": 1}
+    if embedder.threads:
+        return {"parallel_frames": max(1, share // embedder.threads)}
+    return {"threads": 1, "parallel_frames": share}
 
 
 def track_camera(
