@@ -56,3 +56,21 @@ def test_the_crowd_clip_plays_the_mot17_frames_forward_and_back(shared_data, tmp
     for k in (0, 7, 9, 14, 19):  # each decoded frame is nearest to its source frame (lossy codec)
         errors = [np.abs(decoded[k].astype(np.float32) - source).mean() for source in sources]
         assert int(np.argmin(errors)) == order[k]
+
+
+def test_the_cameras_benchmark_links_one_clip_as_many_cameras(tmp_path):
+    """bench_cameras' folder: N cameras that rfv track finds as N, each the clip, made afresh each time."""
+    import cv2
+    from bench_cameras import camera_folder
+
+    from reid_from_video.io.video import discover_cameras
+
+    clip = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
+    for k in range(7):
+        writer.write(np.full((48, 64, 3), 30 * k, np.uint8))
+    writer.release()
+    camera_folder(clip, tmp_path / "cameras", 5)
+    cameras = discover_cameras(camera_folder(clip, tmp_path / "cameras", 3))
+    assert [c.name for c in cameras] == ["cam01", "cam02", "cam03"]
+    assert [c.frame_count for c in cameras] == [7, 7, 7]
