@@ -16,7 +16,8 @@
 #   embed.log      benchmarks/bench_embed.py on cuda: ResNet-50 crops/s per format (eager, TorchScript, ONNX)
 #   cluster.log    benchmarks/bench_cluster.py: N = 20,000 on the GPU (goal < 1 s), and on the CPU
 #   demo.log       rfv demo with pipeline.train.device=cuda (the synthetic world; training on the GPU)
-# Not here: how many 1080p cameras one GPU tracks with YOLO + OSNet. The image's onnxruntime has no CUDA
+# Not here: how many 1080p cameras one GPU tracks with YOLO + OSNet (benchmarks/bench_cameras.py counts
+# them wherever the models run). The image's onnxruntime has no CUDA
 # provider and onnxruntime-gpu is too large to carry (64 MiB a call), and the ultralytics YOLO weights are
 # downloads, so the detector would run on the machine's CPUs: not a GPU figure.
 set -u
