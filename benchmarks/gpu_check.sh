@@ -17,9 +17,9 @@
 #   cluster.log    benchmarks/bench_cluster.py: N = 20,000 on the GPU (goal < 1 s), and on the CPU
 #   demo.log       rfv demo with pipeline.train.device=cuda (the synthetic world; training on the GPU)
 # Not here: how many 1080p cameras one GPU tracks with YOLO + OSNet (benchmarks/bench_cameras.py counts
-# them wherever the models run). The image's onnxruntime has no CUDA
-# provider and onnxruntime-gpu is too large to carry (64 MiB a call), and the ultralytics YOLO weights are
-# downloads, so the detector would run on the machine's CPUs: not a GPU figure.
+# them wherever the models run). The image's onnxruntime has no CUDA provider, onnxruntime-gpu is too
+# large to carry (64 MiB a call) and the ultralytics YOLO weights are downloads, so the models would run
+# on the machine's CPUs: not a GPU figure.
 set -u
 cd "$(dirname "$0")/.."
 WHEELS=(lap==0.5.13 motmetrics==1.4.0 xmltodict==1.0.4)
