@@ -1,6 +1,11 @@
 """Opening an ONNX model for inference: the one place that picks the execution provider and the CPU
 threads, and frees a batch axis that the file pins at 1.
 
+On a GPU the model runs on onnxruntime's CUDA provider where that is installed (onnxruntime-gpu); where
+only the CPU build is (the plain ``onnxruntime`` package) and torch sees a GPU, the graph is converted to
+a torch module by onnx2torch (the ``gpu`` extra) and runs there (:mod:`reid_from_video.core.onnx_torch`);
+without either it runs on the CPU, with a warning when ``cuda`` was asked for.
+
 Many published ONNX files are exported with a fixed batch of 1 (the OSNet-x0.25 MSMT17 file and the YOLOX
 files among them), so every crop or frame costs one call. Their graphs usually pin the batch in two places
 only: the declared input / output shapes and the target shape of a ``Reshape`` (``[1, -1]``). Both are
@@ -12,6 +17,7 @@ outputs as two single calls; otherwise the file runs as it is, one item per call
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +37,10 @@ class OnnxModel:
     """An onnxruntime session with one image-like input.
 
     ``batch`` is the fixed batch the model takes (pad to it), or None when any batch goes; ``device`` is
-    ``cuda`` or ``cpu``; ``batch_freed`` says the file's fixed batch of 1 was rewritten to a free one.
+    ``cuda`` or ``cpu``; ``batch_freed`` says the file's fixed batch of 1 was rewritten to a free one;
+    ``input_type`` is onnxruntime's name of the input's element type (``tensor(float)``). ``on_torch``:
+    the graph as a torch module's runner (:mod:`reid_from_video.core.onnx_torch`), which then runs it
+    instead of ``session``.
     """
 
     path: Path
@@ -41,9 +50,13 @@ class OnnxModel:
     batch: int | None
     device: str
     batch_freed: bool = False
+    input_type: str = "tensor(float)"
+    on_torch: Callable[[np.ndarray], np.ndarray] | None = None
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """The first output for ``batch``."""
+        if self.on_torch is not None:
+            return self.on_torch(batch)
         return self.session.run(None, {self.input_name: batch})[0]
 
 
@@ -51,7 +64,8 @@ def open_onnx(
     path: str | Path, device: str = "auto", runtime: OnnxRuntime | None = None, free_batch: bool = True
 ) -> OnnxModel:
     """``path`` as an onnxruntime session: on CUDA when ``device`` is ``auto`` or ``cuda`` and onnxruntime
-    has the provider, run as ``runtime`` says on the CPU, and with a pinned batch of 1 freed where that is
+    has the provider (else through torch on the GPU, see the module docstring), run as ``runtime`` says on
+    the CPU, and with a pinned batch of 1 freed where that is
     safe (``free_batch``). Idle threads that do not spin leave the cores to other work sharing them; the
     fastest optimization level depends on the network and the CPU, and the outputs differ in the last
     digits between levels. An unreadable file is an :class:`InputError` naming it."""
@@ -63,8 +77,6 @@ def open_onnx(
     available = ort.get_available_providers()
     wants_gpu = device == "auto" or device.startswith("cuda")
     providers = ["CUDAExecutionProvider"] if wants_gpu and "CUDAExecutionProvider" in available else []
-    if device.startswith("cuda") and not providers:
-        log.warning("%s: onnxruntime has no CUDA provider here; running on CPU", path)
     providers.append("CPUExecutionProvider")
     runtime = runtime or OnnxRuntime()
     options = ort.SessionOptions()
@@ -80,11 +92,42 @@ def open_onnx(
         raise InputError(path, f"cannot load as an ONNX model: {error}") from None
     used = "cuda" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
     model = _described(path, session, used)
+    if wants_gpu and used == "cpu":
+        gpu = torch_gpu(device)
+        if gpu is not None:
+            from reid_from_video.core.onnx_torch import on_torch
+
+            try:
+                return on_torch(model, gpu, free_batch)
+            except Exception as error:  # an op onnx2torch cannot convert: onnxruntime's CPU runs it
+                log.warning("%s: cannot run on %s through torch (%s); running on CPU", path, gpu, error)
+        elif device.startswith("cuda"):
+            log.warning(
+                "%s: onnxruntime has no CUDA provider here, and torch has no GPU or onnx2torch is missing "
+                "(pip install onnx2torch); running on CPU",
+                path,
+            )
     if free_batch and model.batch == 1:
         freed = _with_free_batch(path, model, options, providers)
         if freed is not None:
             return freed
     return model
+
+
+def torch_gpu(device: str) -> str | None:
+    """The torch device to run an ONNX graph on when onnxruntime has no CUDA provider: ``device`` (``cuda``
+    for ``auto``) where torch sees a GPU and onnx2torch is installed, else None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    if not torch.cuda.is_available():
+        return None
+    try:
+        import onnx2torch  # noqa: F401
+    except ImportError:
+        return None
+    return "cuda" if device == "auto" else device
 
 
 def _described(path: Path, session: Any, device: str, batch_freed: bool = False) -> OnnxModel:
@@ -93,7 +136,7 @@ def _described(path: Path, session: Any, device: str, batch_freed: bool = False)
         raise InputError(path, f"expected one input, found {len(inputs)}: {[i.name for i in inputs]}")
     shape = tuple(inputs[0].shape)
     batch = shape[0] if shape and isinstance(shape[0], int) else None
-    return OnnxModel(path, session, inputs[0].name, shape, batch, device, batch_freed)
+    return OnnxModel(path, session, inputs[0].name, shape, batch, device, batch_freed, inputs[0].type)
 
 
 def _with_free_batch(path: Path, model: OnnxModel, options: Any, providers: list[str]) -> OnnxModel | None:

@@ -189,8 +189,8 @@ def _load_onnx(
     shape = model.input_shape
     if len(shape) != 4 or shape[1] not in (3, "C", None):
         raise InputError(path, f"expected one N x 3 x H x W input, found {list(shape)}")
-    if model.session.get_inputs()[0].type != "tensor(float)":
-        raise InputError(path, f"expected a float32 input, found {model.session.get_inputs()[0].type}")
+    if model.input_type != "tensor(float)":
+        raise InputError(path, f"expected a float32 input, found {model.input_type}")
     if card is None:
         size = (shape[2], shape[3]) if all(isinstance(s, int) for s in shape[2:]) else (256, 128)
         card = ModelCard(input_size=size)
