@@ -23,11 +23,10 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 
-from bench_pipeline_crowd import crowd_clip  # noqa: E402  (benchmarks/ is on the path)
+from bench_pipeline_crowd import crowd_inputs  # noqa: E402  (benchmarks/ is on the path)
 from bench_pipeline_pets09 import track_config  # noqa: E402
 
 from reid_from_video.tracking.result import TrackResult
@@ -70,14 +69,11 @@ def main() -> int:
         help="track config overrides (default detector.score_min=0.15: about 22 people a frame)",
     )
     args = parser.parse_args()
-    if not (args.data / "models" / "yolox_nano.onnx").is_file():
-        print(f"models not found under {args.data / 'models'} (--data or RFV_DATA)", file=sys.stderr)
-        return 1
     import onnxruntime
 
     from reid_from_video.core.device import cpu_cores, resolve_device
 
-    clip = crowd_clip(args.data, args.out, args.frames)
+    clip = crowd_inputs(args.data, args.out, args.frames)
     device = resolve_device("auto")
     print(
         f"{clip}: {args.frames} frames of a 1080p crowd; "

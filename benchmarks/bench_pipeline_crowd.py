@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 import cv2
@@ -71,6 +70,13 @@ def crowd_clip(data: Path, out: Path, length: int) -> Path:
     return clip
 
 
+def crowd_inputs(data: Path, out: Path, length: int) -> Path:
+    """The crowd clip (:func:`crowd_clip`), once the two ONNX models are known to be under ``data``."""
+    if not (data / "models" / "yolox_nano.onnx").is_file():
+        raise SystemExit(f"models not found under {data / 'models'} (--data or RFV_DATA)")
+    return crowd_clip(data, out, length)
+
+
 def people_per_frame(result: Path, frames: int) -> float:
     return len(read_mot(result, kind="result")) / frames
 
@@ -89,10 +95,7 @@ def main() -> int:
         help="track config overrides for every row (detector.score_min=0.15: about the issue's 21 people)",
     )
     args = parser.parse_args()
-    if not (args.data / "models" / "yolox_nano.onnx").is_file():
-        print(f"models not found under {args.data / 'models'} (--data or RFV_DATA)", file=sys.stderr)
-        return 1
-    clip = crowd_clip(args.data, args.out, args.frames)
+    clip = crowd_inputs(args.data, args.out, args.frames)
     print(f"{clip}: {args.frames} frames of MOT17-04 (8 real 1920x1080 frames, forward and back)")
     print(f"pets09 preset{' with ' + ' '.join(args.set) if args.set else ''}")
     print(f"{os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.1f} at the start")
