@@ -34,7 +34,7 @@ PROBE_TOLERANCE = 1e-4  # relative to the largest output: a batched call may sum
 
 @dataclass(frozen=True)
 class OnnxModel:
-    """An onnxruntime session with one image-like input.
+    """An ONNX model with one image-like input, run by its onnxruntime ``session`` (or by ``on_torch``).
 
     ``batch`` is the fixed batch the model takes (pad to it), or None when any batch goes; ``device`` is
     ``cuda`` or ``cpu``; ``batch_freed`` says the file's fixed batch of 1 was rewritten to a free one;
@@ -65,10 +65,10 @@ def open_onnx(
 ) -> OnnxModel:
     """``path`` as an onnxruntime session: on CUDA when ``device`` is ``auto`` or ``cuda`` and onnxruntime
     has the provider (else through torch on the GPU, see the module docstring), run as ``runtime`` says on
-    the CPU, and with a pinned batch of 1 freed where that is
-    safe (``free_batch``). Idle threads that do not spin leave the cores to other work sharing them; the
-    fastest optimization level depends on the network and the CPU, and the outputs differ in the last
-    digits between levels. An unreadable file is an :class:`InputError` naming it."""
+    the CPU, and with a pinned batch of 1 freed where that is safe (``free_batch``). Idle threads that do
+    not spin leave the cores to other work sharing them; the fastest optimization level depends on the
+    network and the CPU, and the outputs differ in the last digits between levels. An unreadable file is
+    an :class:`InputError` naming it."""
     import onnxruntime as ort
 
     path = Path(path)

@@ -2,8 +2,9 @@
 
 Formats, told apart by suffix and content:
 
-* ONNX (``.onnx``): run by onnxruntime alone, no torch import (a deployment needs only onnxruntime, numpy
-  and OpenCV);
+* ONNX (``.onnx``): run by onnxruntime, torch not needed (a deployment needs only onnxruntime, numpy and
+  OpenCV); on a GPU without onnxruntime's CUDA provider, through torch (see
+  :mod:`reid_from_video.core.onnx_session`);
 * TorchScript (``.pt``, ``.pth``, ``.ts``, ``.torchscript``: a zip with ``code/`` and ``constants.pkl``);
 * a model file of ``rfv train`` (``model.pt``, or the training state ``checkpoint.pt``), read with
   ``torch.load(weights_only=True)`` and rebuilt as the PyTorch network without its classifier.
