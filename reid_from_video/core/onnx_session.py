@@ -29,6 +29,7 @@ from reid_from_video.core.runtime_options import OnnxRuntime
 
 log = logging.getLogger(__name__)
 
+RunBatch = Callable[[np.ndarray], np.ndarray]
 PROBE_TOLERANCE = 1e-4  # relative to the largest output: a batched call may sum in another order
 
 
@@ -51,7 +52,7 @@ class OnnxModel:
     device: str
     batch_freed: bool = False
     input_type: str = "tensor(float)"
-    on_torch: Callable[[np.ndarray], np.ndarray] | None = None
+    on_torch: RunBatch | None = None
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """The first output for ``batch``."""
@@ -143,24 +144,34 @@ def _with_free_batch(path: Path, model: OnnxModel, options: Any, providers: list
     """``model`` with its batch of 1 freed, or None (logged) when the graph does not allow it."""
     import onnxruntime as ort
 
-    shape = model.input_shape
-    if len(shape) < 2 or not all(isinstance(s, int) and s > 0 for s in shape[1:]):
-        return None  # a probe needs the other dimensions
+    if not probeable(model.input_shape):
+        return None
     try:
         proto = free_batch_axis(path)
         session = ort.InferenceSession(proto, options, providers=providers)
         freed = _described(path, session, model.device, batch_freed=True)
-        probe = np.random.default_rng(0).random((2, *shape[1:]), dtype=np.float32)
-        together = freed.run(probe)
-        apart = np.concatenate([model.run(probe[:1]), model.run(probe[1:])])
-        scale = max(float(np.abs(apart).max()), 1e-12)
-        if together.shape != apart.shape or float(np.abs(together - apart).max()) > PROBE_TOLERANCE * scale:
+        if not batch_of_two_alike(freed.run, model.run, model.input_shape):
             raise ValueError("a batch of 2 gives other outputs than two single calls")
     except Exception as error:  # any failure keeps the file as it is: correct, one item per call
         log.info("%s: runs one item per call (its fixed batch of 1 could not be freed: %s)", path, error)
         return None
     log.debug("%s: fixed batch of 1 freed", path)
     return freed
+
+
+def probeable(shape: tuple) -> bool:
+    """Whether a probe batch can be made for an input of ``shape``: every dimension but the batch known."""
+    return len(shape) >= 2 and all(isinstance(s, int) and s > 0 for s in shape[1:])
+
+
+def batch_of_two_alike(batched: RunBatch, single: RunBatch, shape: tuple) -> bool:
+    """Whether ``batched`` on a random batch of two gives what ``single`` gives on each item alone, to
+    ``PROBE_TOLERANCE`` of the largest output: the check that a freed batch axis changed nothing."""
+    probe = np.random.default_rng(0).random((2, *shape[1:]), dtype=np.float32)
+    together = batched(probe)
+    apart = np.concatenate([single(probe[:1]), single(probe[1:])])
+    scale = max(float(np.abs(apart).max()), 1e-12)
+    return together.shape == apart.shape and float(np.abs(together - apart).max()) <= PROBE_TOLERANCE * scale
 
 
 def free_batch_axis(path: Path) -> bytes:

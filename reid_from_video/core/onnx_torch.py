@@ -13,32 +13,26 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from reid_from_video.core.onnx_session import OnnxModel
+    from reid_from_video.core.onnx_session import OnnxModel, RunBatch
 
 log = logging.getLogger(__name__)
-
-PROBE_TOLERANCE = 1e-4  # relative to the largest output, as onnx_session's probe
 
 
 def on_torch(model: OnnxModel, device: str, free_batch: bool = True) -> OnnxModel:
     """``model`` (opened by onnxruntime, which describes its input) run by torch on ``device`` instead."""
     import onnx
 
-    from reid_from_video.core.onnx_session import free_batch_axis
+    from reid_from_video.core.onnx_session import batch_of_two_alike, free_batch_axis, probeable
 
     run = None
-    if free_batch and model.batch == 1 and all(isinstance(s, int) and s > 0 for s in model.input_shape[1:]):
+    if free_batch and model.batch == 1 and probeable(model.input_shape):
         run = _runner(onnx.load_from_string(free_batch_axis(model.path)), device)
-        probe = np.random.default_rng(0).random((2, *model.input_shape[1:]), dtype=np.float32)
-        together, apart = run(probe), np.concatenate([run(probe[:1]), run(probe[1:])])
-        scale = max(float(np.abs(apart).max()), 1e-12)
-        if together.shape != apart.shape or float(np.abs(together - apart).max()) > PROBE_TOLERANCE * scale:
+        if not batch_of_two_alike(run, run, model.input_shape):
             log.info("%s: one item per call on %s (its batch of 1 could not be freed)", model.path, device)
             run = None
     freed = run is not None
@@ -50,7 +44,7 @@ def on_torch(model: OnnxModel, device: str, free_batch: bool = True) -> OnnxMode
     return dataclasses.replace(model, device=kind, batch=batch, batch_freed=freed, on_torch=run)
 
 
-def _runner(proto: object, device: str) -> Callable[[np.ndarray], np.ndarray]:
+def _runner(proto: object, device: str) -> RunBatch:
     """The graph as a function numpy -> numpy (its first output, float32) on ``device``."""
     import torch
     from onnx2torch import convert
