@@ -5,16 +5,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from reid_from_video.core.background import in_background
+from reid_from_video.core.background import in_background, in_threads
 from reid_from_video.core.device import cpu_cores, resolve_device
 from reid_from_video.detect import build_detector
 from reid_from_video.detect.base import Detector
@@ -108,27 +107,10 @@ def _embedded(
         features = None if embedder is None or not len(boxes) else embedder.embed(image, boxes, index)
         return (index, time_s, image, boxes, scores, features), time.perf_counter() - t0
 
-    if parallel <= 1:
-        for frame in frames:
-            item, seconds = embed(frame)
-            times["embed"] += seconds
-            yield item
-        return
-    pool = ThreadPoolExecutor(parallel, thread_name_prefix="embed")
-    pending: deque[Future] = deque()
-    try:
-        for frame in frames:
-            pending.append(pool.submit(embed, frame))
-            if len(pending) > parallel:  # every worker busy while the oldest is handed on
-                item, seconds = pending.popleft().result()
-                times["embed"] += seconds
-                yield item
-        while pending:
-            item, seconds = pending.popleft().result()
-            times["embed"] += seconds
-            yield item
-    finally:  # also on an error or an early stop: frames not started are dropped, running ones end
-        pool.shutdown(wait=True, cancel_futures=True)
+    results = map(embed, frames) if parallel <= 1 else in_threads(embed, frames, parallel, "embed")
+    for item, seconds in results:
+        times["embed"] += seconds
+        yield item
 
 
 def _tracked(
