@@ -20,7 +20,7 @@ Re-ranking (:func:`rerank_blocks`) mixes it with the scaled original distance:
 
 Everything is float64 by default: float32 distances can swap near-tied neighbours and change the sets. Only
 the CPU neighbour search's all-pairs products run in float32, to choose candidates that are then scored and
-certified in float64 (:func:`nearest_neighbours`): the same lists, in about two thirds of the time.
+certified in float64 (:func:`nearest_neighbours`): the same lists, faster (bench_cluster.py, case B).
 """
 
 from __future__ import annotations
@@ -83,25 +83,25 @@ def as_tensor(
 
 
 def nearest_neighbours(
-    features: torch.Tensor, k: int, block: int = 1024, keep: int | None = None, float32_search: bool = True
+    features: torch.Tensor, k: int, block: int = 1024, float32_search: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(indices, distances, row maxima): the ``keep`` (default ``k + 1``) nearest of every row by squared
+    """(indices, distances, row maxima): the ``k + 1`` nearest of every row (itself first) by squared
     Euclidean distance (nearest first, ties by index) with their squared distances, and the largest squared
     distance of every row.
 
     The distance matrix is symmetric, so it is computed a ``block`` x ``block`` tile at a time over the
     upper triangle only (:func:`_tiled_search`). For float64 features on the CPU (``float32_search``) the
-    tiles' products run in float32 (1.75x the float64 rate on a 2-core AVX2 box) and only choose
-    candidates: the ``keep + CANDIDATE_MARGIN`` nearest and ``FAR_CANDIDATES`` farthest of every row.
-    Those are scored again in float64 from the feature rows, and a row's result is certified by the
-    float32 error bound (no column outside its candidates can come within the bound of its ``keep``-th
-    distance or its maximum); a row that is not is searched again in float64 against all. So the lists
-    and maxima are those of a float64 search (to float64 rounding), and so are the labels made from them.
-    Off the CPU the tiles run in the features' own precision, as before (a GPU's float64 path; not
-    measured on one).
+    tiles' products run in float32 (faster than float64 there: benchmarks/bench_cluster.py case B times
+    both) and only choose candidates: the ``k + 1 + CANDIDATE_MARGIN`` nearest and ``FAR_CANDIDATES``
+    farthest of every row. Those are scored again in float64 from the feature rows, and a row's result is
+    certified by the float32 error bound (no column outside its candidates can come within the bound of its
+    last neighbour's distance or its maximum); a row that is not is searched again in float64 against all.
+    So the lists and maxima are those of a float64 search (to float64 rounding), and so are the labels made
+    from them. Off the CPU the tiles run in the features' own precision, as before (a GPU's float64 path;
+    not measured on one).
     """
     n = len(features)
-    k = min(max(k + 1, keep or 0), n)
+    k = min(k + 1, n)
     width = k + CANDIDATE_MARGIN
     coarse = float32_search and features.dtype == torch.float64 and features.device.type == "cpu"
     if not coarse or width >= n:
@@ -234,7 +234,7 @@ def _pair_distances(
 
 def _sampled_products(features: torch.Tensor, row_ptr: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
     """The products a.b of the CSR pairs by a sampled matrix product: it reads the feature rows in place
-    (no gathered copies of them), 4x faster than :func:`_gathered_products` on the CPU."""
+    (no gathered copies of them), faster than :func:`_gathered_products` on the CPU."""
     n = len(features)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
